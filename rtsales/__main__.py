@@ -1,0 +1,5 @@
+"""`python -m rtsales` entry point."""
+
+from rtsales.cli import main
+
+main()

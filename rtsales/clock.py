@@ -1,0 +1,102 @@
+"""The one source of "now" and the time formats rtsales stores.
+
+`RTSALES_NOW` (through Settings) gives a FrozenClock: time stands still for the
+whole run and sleeping is a no-op, so tests and replays never wait for real time.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+HOUR = timedelta(hours=1)
+
+
+class Clock(Protocol):
+    frozen: bool
+
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Real UTC time."""
+
+    frozen = False
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FrozenClock:
+    """A fixed instant that only moves when told to (tests, demo, RTSALES_NOW)."""
+
+    frozen = True
+
+    def __init__(self, instant: datetime):
+        self.instant = to_utc(instant)
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+    def advance(self, delta: timedelta) -> None:
+        self.instant += delta
+
+
+def to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp has no time zone; add 'Z' for UTC")
+    return value.astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO-8601 instant with a zone ('2026-01-02T03:04:05Z')."""
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from None
+    return to_utc(value)
+
+
+def iso(value: datetime) -> str:
+    """Second-precision UTC text, the form every timestamp column stores."""
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def floor_hour(value: datetime) -> datetime:
+    return to_utc(value).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_key(value: datetime) -> str:
+    """The `hour_utc` column form: 'YYYY-MM-DDTHH:00:00Z'."""
+    return iso(floor_hour(value))
+
+
+def parse_hour(text: str) -> datetime:
+    value = parse_instant(text)
+    if value != floor_hour(value):
+        raise ValueError(f"not a whole UTC hour: {text!r}")
+    return value
+
+
+def hours_between(start: datetime, end: datetime) -> list[datetime]:
+    """Whole hours h with start <= h < end."""
+    out: list[datetime] = []
+    cursor = floor_hour(start)
+    if cursor < start:
+        cursor += HOUR
+    while cursor < end:
+        out.append(cursor)
+        cursor += HOUR
+    return out

@@ -1,0 +1,209 @@
+"""Settings: read once from the environment and a .env file, validated, frozen.
+
+The root CLI callback calls `load_settings()`; nothing reads the environment at
+import time. Validation collects every problem and reports them in one
+ConfigError (exit 78). Credentials are checked only by `require_spapi()`, so
+commands that call no API work without them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+
+from rtsales.clock import Clock, FrozenClock, SystemClock, parse_instant
+from rtsales.errors import ConfigError
+from rtsales.marketplaces import REGION_ENDPOINTS, lookup
+from rtsales.redaction import Secret
+
+DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("rtsales.db")
+    marketplace_ids: tuple[str, ...] = ()
+    spapi_endpoint: str | None = None
+    lwa_token_url: str = DEFAULT_LWA_TOKEN_URL
+    lwa_client_id: str | None = None
+    lwa_client_secret: Secret | None = None
+    lwa_refresh_token: Secret | None = None
+    now: datetime | None = None
+    quota_cooldown_minutes: int = 30
+    quota_cooldown_max_minutes: int = 240
+    daily_audit_enabled: bool = True
+    weekly_audit_enabled: bool = False
+    audit_daily_hours: int = 48
+    lookback_days: int = 7
+    safety_lag_minutes: int = 90
+    max_window_hours: int = 24
+    run_budget_seconds: int = 600
+    lock_ttl_minutes: int = 15
+    http_timeout_seconds: float = 30.0
+    max_document_mb: int = 512
+    env_file: Path | None = field(default=None, compare=False)
+
+    def clock(self) -> Clock:
+        return FrozenClock(self.now) if self.now is not None else SystemClock()
+
+    def require_spapi(self) -> None:
+        """Raise one ConfigError naming every variable an SP-API call still needs."""
+        missing = [name for name, value in (
+            ("LWA_CLIENT_ID", self.lwa_client_id),
+            ("LWA_CLIENT_SECRET", self.lwa_client_secret),
+            ("LWA_REFRESH_TOKEN", self.lwa_refresh_token),
+            ("MARKETPLACE_IDS", self.marketplace_ids),
+        ) if not value]
+        if missing:
+            raise ConfigError(
+                f"missing configuration: {', '.join(missing)}",
+                hint=f"set them in the environment or in {self.env_file or '.env'} (see .env.example)",
+            )
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise ValueError("must be a whole number above 0")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return text.rstrip("/")
+
+
+# env name -> (Settings field, parser). Credentials and marketplaces are handled apart.
+_SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "RTSALES_DB": ("db_path", Path),
+    "LWA_TOKEN_URL": ("lwa_token_url", _url),
+    "RTSALES_NOW": ("now", parse_instant),
+    "QUOTA_COOLDOWN_MINUTES": ("quota_cooldown_minutes", _positive_int),
+    "QUOTA_COOLDOWN_MAX_MINUTES": ("quota_cooldown_max_minutes", _positive_int),
+    "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": ("daily_audit_enabled", _boolean),
+    "ENABLE_VENDOR_RT_SALES_WEEKLY_AUDIT": ("weekly_audit_enabled", _boolean),
+    "AUDIT_DAILY_HOURS": ("audit_daily_hours", _positive_int),
+    "LOOKBACK_DAYS": ("lookback_days", _positive_int),
+    "SAFETY_LAG_MINUTES": ("safety_lag_minutes", _positive_int),
+    "MAX_WINDOW_HOURS": ("max_window_hours", _positive_int),
+    "RUN_BUDGET_SECONDS": ("run_budget_seconds", _positive_int),
+    "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _positive_int),
+    "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
+    "MAX_DOCUMENT_MB": ("max_document_mb", _positive_int),
+}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Values of a .env file; a line that does not parse is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read env file {path}: {exc.__class__.__name__}",
+                          hint="check the path given to --env-file") from None
+    bad = [b.original.line for b in parse_stream(_StringStream(text)) if b.error]
+    if bad:
+        raise ConfigError(f"{path} does not parse at line {', '.join(map(str, bad))}",
+                          hint="each line must be NAME=value (quote values with spaces or '#')")
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+class _StringStream:
+    """parse_stream() wants a stream with read(); this avoids re-opening the file."""
+
+    def __init__(self, text: str):
+        self._text = text
+
+    def read(self) -> str:
+        return self._text
+
+
+def _merged_env(env_file: Path | None, environ: Mapping[str, str]) -> tuple[dict[str, str], Path | None]:
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"env file not found: {env_file}", hint="check the path given to --env-file")
+    chosen = env_file or (Path(".env") if Path(".env").is_file() else None)
+    values = read_env_file(chosen) if chosen else {}
+    values.update(environ)  # the real environment wins over the file
+    return {k: v.strip() for k, v in values.items() if v.strip()}, chosen
+
+
+def _marketplaces(env: dict[str, str], problems: list[str]) -> tuple[str, ...]:
+    raw = env.get("MARKETPLACE_IDS") or env.get("MARKETPLACE_ID") or ""
+    ids = tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
+    for unknown in (m for m in ids if lookup(m) is None):
+        problems.append(f"MARKETPLACE_IDS: unknown marketplace ID {unknown!r}")
+    return ids
+
+
+def _endpoint(env: dict[str, str], ids: tuple[str, ...], problems: list[str]) -> str | None:
+    if "SPAPI_ENDPOINT" in env:
+        try:
+            return _url(env["SPAPI_ENDPOINT"])
+        except ValueError as exc:
+            problems.append(f"SPAPI_ENDPOINT: {exc}")
+            return None
+    regions = sorted({m.region for m in map(lookup, ids) if m})
+    if len(regions) > 1:
+        problems.append(f"MARKETPLACE_IDS: marketplaces from regions {', '.join(regions)} "
+                        "need separate configurations or an explicit SPAPI_ENDPOINT")
+        return None
+    return REGION_ENDPOINTS[regions[0]] if regions else None
+
+
+def load_settings(env_file: Path | None = None, db_path: Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the frozen Settings once; raise ConfigError listing every problem."""
+    env, chosen = _merged_env(env_file, os.environ if environ is None else environ)
+    problems: list[str] = []
+    values: dict[str, Any] = {"env_file": chosen}
+    for name, (attr, parse) in _SIMPLE.items():
+        if name in env:
+            try:
+                values[attr] = parse(env[name])
+            except ValueError as exc:
+                problems.append(f"{name}={env[name]!r}: {exc}")
+    ids = _marketplaces(env, problems)
+    values.update(marketplace_ids=ids, spapi_endpoint=_endpoint(env, ids, problems))
+    values["lwa_client_id"] = env.get("LWA_CLIENT_ID")
+    for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token")):
+        values[attr] = Secret(env[name]) if name in env else None
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems),
+                          hint=f"fix these in the environment or in {chosen or '.env'} (see .env.example)")
+    if db_path is not None:
+        values["db_path"] = db_path
+    return Settings(**values)
+
+
+def setting_names() -> list[str]:
+    """Every environment variable rtsales reads (documented in .env.example)."""
+    return ["LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "LWA_REFRESH_TOKEN", "MARKETPLACE_IDS",
+            "MARKETPLACE_ID", "SPAPI_ENDPOINT", *_SIMPLE]
+

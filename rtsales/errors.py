@@ -1,0 +1,93 @@
+"""The project's exceptions and the exit codes they map to.
+
+Every error the user can cause or meet carries a one-line message, a hint that
+names the command or variable that fixes it, and a documented exit code. The one
+error boundary in `rtsales.cli` turns them into a line on stderr.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    TEMPFAIL = 75  # EX_TEMPFAIL: skipped because of a cooldown or a busy lock
+    CONFIG = 78  # EX_CONFIG
+
+
+class RtsalesError(Exception):
+    """Base of every error rtsales reports to the user."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: ExitCode | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class ConfigError(RtsalesError):
+    """Missing or invalid configuration (environment, .env, credentials)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class UsageError(RtsalesError):
+    """A command-line value that cannot be right (bad date, unknown marketplace)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class StoreError(RtsalesError):
+    """The database cannot be opened, read or migrated."""
+
+
+class TempFailError(RtsalesError):
+    """Nothing was done because of a cooldown or a busy lock; cron tries again later."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class CooldownActiveError(TempFailError):
+    """An API is cooling down after a quota hit."""
+
+
+class LockBusyError(TempFailError):
+    """Another live process holds the worker lock."""
+
+
+class LockLostError(RtsalesError):
+    """The worker lock was taken by someone else while we held it."""
+
+
+class SpApiError(RtsalesError):
+    """SP-API answered with an error we do not retry."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 hint: str | None = None, exit_code: ExitCode | None = None):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.status = status
+        self.code = code
+
+
+class SpApiQuotaError(SpApiError):
+    """HTTP 429 from any SP-API call: stop every SP-API call now."""
+
+
+class DocumentExpiredError(SpApiError):
+    """The pre-signed document URL expired before we fetched it; ask for a fresh one."""
+
+
+class AuthError(SpApiError):
+    """Login with Amazon rejected our credentials; only the user can fix this."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class ReportParseError(RtsalesError):
+    """A report document is not what Amazon's schema promises."""

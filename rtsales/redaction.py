@@ -1,0 +1,59 @@
+"""Keeps secrets out of everything rtsales writes.
+
+Settings registers each secret value when it is loaded; the error boundary, the
+log handler and the renderer pass dynamic text through `redact()`. A secret is
+also wrapped in `Secret`, whose repr never shows the value.
+"""
+
+from __future__ import annotations
+
+import logging
+
+_MASK = "***"
+_registered: set[str] = set()
+
+
+class Secret:
+    """A string that never shows itself in repr(), str() or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+        register(value)
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({_MASK!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def register(value: str) -> None:
+    # Very short values would mask innocent text; real secrets are long.
+    if value and len(value) >= 6:
+        _registered.add(value)
+
+
+def redact(text: str) -> str:
+    for value in sorted(_registered, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, _MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's final message with secrets masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True

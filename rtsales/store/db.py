@@ -1,0 +1,118 @@
+"""Opening the database: file checks, mode 0600, WAL, busy timeout, migrations.
+
+Every command opens the store through `open_db`. Writes that must be atomic use
+`transaction()` (BEGIN IMMEDIATE) on the raw connection; sqlite-utils serves
+reads and simple inserts through the same connection.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from rtsales.errors import StoreError
+from rtsales.store.migrations import migrate
+
+BUSY_TIMEOUT_MS = 5000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_path(path: Path) -> bool:
+    """Refuse paths that cannot hold our database; return True if the file is new."""
+    where = f"database {path}"
+    if path.is_dir():
+        raise StoreError(f"{where} is a directory, not a file",
+                         hint="point --db or RTSALES_DB at a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise StoreError(f"{where}: directory {parent} does not exist",
+                         hint=f"create it (mkdir -p {parent}) or choose another --db / RTSALES_DB")
+    if not path.exists():
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise StoreError(f"{where} cannot be read: {exc.strerror}",
+                         hint="check the file's owner and permissions") from None
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{where} is not a SQLite database",
+                         hint="choose another --db / RTSALES_DB; rtsales will not overwrite it")
+    return False
+
+
+def _create_private(path: Path) -> None:
+    # Create the file ourselves so it is 0600 from the first byte, not after.
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create database {path}: {exc.strerror}",
+                         hint="check that the directory is writable") from None
+    os.close(fd)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def open_db(path: Path) -> Database:
+    """Open (creating if needed) and migrate the database at `path`."""
+    path = Path(path)
+    if _check_path(path):
+        _create_private(path)
+    try:
+        conn = _connect(path)
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise _store_error(path, exc) from None
+    return Database(conn)
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"database {path} is read-only",
+                          hint="make the file and its directory writable by this user")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"database {path} is locked by another process",
+                          hint="another rtsales may be writing; retry in a minute")
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"database {path} is not a valid SQLite database",
+                          hint="choose another --db / RTSALES_DB; rtsales will not overwrite it")
+    return StoreError(f"database {path}: {text}")
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise _store_error(Path(db_path(db)), exc) from None
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def db_path(db: Database) -> str:
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    return row[2] if row else "?"

@@ -1,0 +1,105 @@
+"""Numbered schema migrations, recorded in PRAGMA user_version, applied on open.
+
+Each migration runs in its own BEGIN IMMEDIATE transaction and re-checks the
+version inside it, so two processes opening a new file at once apply it once.
+Append new migrations; never edit a released one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from rtsales.errors import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _m001_core(conn: sqlite3.Connection) -> None:
+    conn.execute("""
+        CREATE TABLE vendor_realtime_sales (
+            marketplace_id  TEXT NOT NULL,
+            asin            TEXT NOT NULL,
+            hour_utc        TEXT NOT NULL,
+            ordered_units   INTEGER NOT NULL,
+            ordered_revenue REAL NOT NULL,
+            currency_code   TEXT NOT NULL,
+            report_id       TEXT,
+            updated_at      TEXT NOT NULL,
+            PRIMARY KEY (marketplace_id, hour_utc, asin)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE vendor_rt_sales_hour_ledger (
+            marketplace_id TEXT NOT NULL,
+            hour_utc       TEXT NOT NULL,
+            status         TEXT NOT NULL CHECK (status IN
+                               ('MISSING','REQUESTED','DOWNLOADED','APPLIED','FAILED')),
+            report_id      TEXT,
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            last_error     TEXT,
+            next_retry_utc TEXT,
+            updated_at     TEXT NOT NULL,
+            PRIMARY KEY (marketplace_id, hour_utc)
+        ) WITHOUT ROWID""")
+    conn.execute("CREATE INDEX ix_ledger_status ON vendor_rt_sales_hour_ledger "
+                 "(marketplace_id, status, hour_utc)")
+    conn.execute("CREATE INDEX ix_ledger_report ON vendor_rt_sales_hour_ledger (report_id) "
+                 "WHERE report_id IS NOT NULL")
+    conn.execute("""
+        CREATE TABLE vendor_rt_sales_worker_lock (
+            marketplace_id TEXT PRIMARY KEY,
+            owner          TEXT NOT NULL,
+            expires_at     TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE api_cooldowns (
+            api              TEXT PRIMARY KEY,
+            reason           TEXT NOT NULL,
+            until_utc        TEXT NOT NULL,
+            consecutive_hits INTEGER NOT NULL DEFAULT 0,
+            updated_at       TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE api_rate_buckets (
+            operation  TEXT PRIMARY KEY,
+            tokens     REAL NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE rtsales_state (
+            key        TEXT PRIMARY KEY,
+            value      TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_core]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; return the number applied."""
+    known = len(MIGRATIONS)
+    current = schema_version(conn)
+    if current > known:
+        raise StoreError(
+            f"database schema version {current} is newer than this rtsales understands ({known})",
+            hint="upgrade rtsales (pip install -U rtsales) or point --db at another file")
+    applied = 0
+    for number, step in enumerate(MIGRATIONS, start=1):
+        if number <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) < number:  # another process may have won the race
+                step(conn)
+                conn.execute(f"PRAGMA user_version = {number}")
+                applied += 1
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return applied
