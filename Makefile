@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rtsales demo
+	$(BIN)/rtsales --help
+	$(BIN)/rtsales --db demo.db status
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from rtsales.errors import StoreError
-from rtsales.store.migrations import migrate
+from rtsales.store.migrations import check_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -63,6 +63,7 @@ def _connect(path: Path) -> sqlite3.Connection:
                            check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    check_version(conn)  # before WAL: switching journal mode rewrites the header
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
         conn.execute("PRAGMA journal_mode = WAL")

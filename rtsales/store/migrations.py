@@ -80,14 +80,20 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def check_version(conn: sqlite3.Connection) -> int:
+    """The file's schema version; a version newer than this code knows is refused."""
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise StoreError(
+            f"database schema version {current} is newer than this rtsales understands "
+            f"({len(MIGRATIONS)})",
+            hint="upgrade rtsales (pip install -U rtsales) or point --db at another file")
+    return current
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the number applied."""
-    known = len(MIGRATIONS)
-    current = schema_version(conn)
-    if current > known:
-        raise StoreError(
-            f"database schema version {current} is newer than this rtsales understands ({known})",
-            hint="upgrade rtsales (pip install -U rtsales) or point --db at another file")
+    current = check_version(conn)
     applied = 0
     for number, step in enumerate(MIGRATIONS, start=1):
         if number <= current:

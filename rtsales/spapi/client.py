@@ -1,0 +1,218 @@
+"""Reports API 2021-06-30 client: createReport, getReport, getReportDocument, download.
+
+Any HTTP 429 from any of these, the download included, raises SpApiQuotaError:
+the caller must stop every SP-API call. 5xx and timeouts are retried a bounded
+number of times; a 403 on an expired access token refreshes it once; other 4xx
+raise SpApiError with Amazon's ErrorList code and message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from rtsales.clock import Clock, iso
+from rtsales.config import Settings
+from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
+from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.spapi.auth import LwaAuth
+
+REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
+BASE = "/reports/2021-06-30"
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    report_id: str
+    status: str  # IN_QUEUE, IN_PROGRESS, DONE, CANCELLED, FATAL
+    document_id: str | None
+    created_time: str | None
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    document_id: str
+    url: str
+    compression: str | None
+
+
+class SpApiClient:
+    """One client per run; `calls` counts requests per operation for summaries and benches."""
+
+    def __init__(self, settings: Settings, clock: Clock, transport: httpx.BaseTransport | None = None):
+        settings.require_spapi()
+        if settings.spapi_endpoint is None:
+            raise SpApiError("no SP-API endpoint: set SPAPI_ENDPOINT or MARKETPLACE_IDS")
+        self._endpoint = settings.spapi_endpoint
+        self._clock = clock
+        self._http = build_client(settings.http_timeout_seconds, transport)
+        self._auth = LwaAuth(settings, self._http, clock)
+        self._max_bytes = settings.max_document_mb * 1024 * 1024
+        self._allow_http = _is_http_loopback(self._endpoint)
+        self.calls: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._http.close()
+
+    def create_report(self, marketplace_id: str, start: datetime, end: datetime) -> str:
+        body = {"reportType": REPORT_TYPE, "marketplaceIds": [marketplace_id],
+                "dataStartTime": iso(start), "dataEndTime": iso(end)}
+        data = self._call("createReport", "POST", f"{BASE}/reports", json=body)
+        return _field(data, "reportId", "createReport")
+
+    def get_report(self, report_id: str) -> ReportInfo:
+        data = self._call("getReport", "GET", f"{BASE}/reports/{report_id}")
+        return ReportInfo(report_id=_field(data, "reportId", "getReport"),
+                          status=_field(data, "processingStatus", "getReport"),
+                          document_id=data.get("reportDocumentId"),
+                          created_time=data.get("createdTime"))
+
+    def get_report_document(self, document_id: str) -> DocumentInfo:
+        data = self._call("getReportDocument", "GET", f"{BASE}/documents/{document_id}")
+        return DocumentInfo(document_id=document_id, url=_field(data, "url", "getReportDocument"),
+                            compression=data.get("compressionAlgorithm"))
+
+    def download(self, document: DocumentInfo) -> bytes:
+        """Fetch a document by its pre-signed URL and gunzip it (size-capped both ways)."""
+        self._check_document_url(document.url)
+        raw = self._retry("download", lambda: self._fetch_document(document.url))
+        return gunzip(raw, self._max_bytes) if document.compression == "GZIP" else raw
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _call(self, op: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._retry(op, lambda: self._send(op, method, path, **kwargs))
+        if response.status_code == 403 and _token_expired(response):
+            self._auth.invalidate()
+            response = self._retry(op, lambda: self._send(op, method, path, **kwargs))
+        if response.status_code >= 400:
+            raise _api_error(op, response)
+        try:
+            data = response.json()
+        except ValueError:
+            raise SpApiError(f"{op}: HTTP {response.status_code} with a body that is not JSON",
+                             status=response.status_code) from None
+        if not isinstance(data, dict):
+            raise SpApiError(f"{op}: expected a JSON object, got {type(data).__name__}")
+        return data
+
+    def _send(self, op: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self.calls[op] = self.calls.get(op, 0) + 1
+        headers = {"x-amz-access-token": self._auth.access_token()}
+        response = self._http.request(method, self._endpoint + path, headers=headers, **kwargs)
+        return _screen(op, response)
+
+    def _retry(self, op: str, call: Any) -> Any:
+        try:
+            for attempt in retrying(self._clock):
+                with attempt:
+                    return call()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            raise SpApiError(f"{op}: {describe_failure(exc)} after retries",
+                             code="Transient", hint="Amazon may be having trouble; cron will retry") from None
+        raise AssertionError("unreachable")
+
+    def _fetch_document(self, url: str) -> bytes:
+        self.calls["download"] = self.calls.get("download", 0) + 1
+        with self._http.stream("GET", url) as response:
+            _screen("download", response)
+            if response.status_code == 403:
+                raise DocumentExpiredError("download: the document URL expired or was refused (HTTP 403)",
+                                           status=403, code="AccessDenied")
+            if response.status_code != 200:
+                raise SpApiError(f"download: HTTP {response.status_code}", status=response.status_code)
+            return _read_capped(response, self._max_bytes)
+
+    def _check_document_url(self, url: str) -> None:
+        scheme = urlsplit(url).scheme
+        if scheme == "https" or (scheme == "http" and self._allow_http and _is_http_loopback(url)):
+            return
+        raise SpApiError("download: refusing a document URL that is not https",
+                         code="InsecureUrl", hint="only a plain-http loopback SPAPI_ENDPOINT (the simulator) allows http")
+
+
+def _screen(op: str, response: httpx.Response) -> httpx.Response:
+    """Quota first (never retried), then transient statuses (retried)."""
+    if response.status_code == 429:
+        raise SpApiQuotaError(f"{op}: SP-API quota exceeded (HTTP 429)", status=429, code="QuotaExceeded")
+    if response.status_code >= 500:
+        raise TransientHttpError(response)
+    return response
+
+
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ReportParseError(f"document is larger than the {limit // (1024 * 1024)} MB cap",
+                                   hint="raise MAX_DOCUMENT_MB if your reports really are this large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress a gzip body ourselves (Amazon sends no Content-Encoding), capped at `limit`."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise ReportParseError("document is not valid gzip", hint="the download may be corrupt; it will be retried") from None
+    if len(out) > limit:
+        raise ReportParseError(f"document expands beyond the {limit // (1024 * 1024)} MB cap",
+                               hint="raise MAX_DOCUMENT_MB if your reports really are this large")
+    if not inflater.eof:
+        raise ReportParseError("document gzip stream is truncated", hint="the download was cut short; it will be retried")
+    return out
+
+
+def _is_http_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _errors(response: httpx.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _token_expired(response: httpx.Response) -> bool:
+    return any(e.get("code") == "Unauthorized" for e in _errors(response))
+
+
+def _api_error(op: str, response: httpx.Response) -> SpApiError:
+    errors = _errors(response)
+    if not errors:
+        kind = "an HTML page" if "html" in response.headers.get("content-type", "") else "no ErrorList"
+        return SpApiError(f"{op}: HTTP {response.status_code} with {kind}", status=response.status_code)
+    first = errors[0]
+    code, message = str(first.get("code", "Unknown")), str(first.get("message", ""))
+    return SpApiError(f"{op}: HTTP {response.status_code} {code}: {message}"[:300],
+                      status=response.status_code, code=code)
+
+
+def _field(data: dict[str, Any], name: str, op: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise SpApiError(f"{op}: response has no {name}")
+    return value
