@@ -1,0 +1,102 @@
+"""Spending quota like money: persisted cooldowns per API and token buckets per operation.
+
+Both live in the database so every process, and every later cron run, honours
+them. A cooldown doubles when the first call after one hits 429 again (capped)
+and resets on success. Buckets refill continuously at the documented rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from rtsales.clock import iso, parse_instant
+from rtsales.store import transaction
+
+
+@dataclass(frozen=True)
+class Cooldown:
+    api: str
+    reason: str
+    until: datetime
+    consecutive_hits: int
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    rate: float  # requests per second
+    burst: int
+
+
+# Amazon's documented defaults for the Reports API 2021-06-30.
+SPAPI_PLANS: dict[str, UsagePlan] = {
+    "createReport": UsagePlan(rate=0.0167, burst=15),
+    "getReport": UsagePlan(rate=2.0, burst=15),
+    "getReportDocument": UsagePlan(rate=0.0167, burst=15),
+}
+
+
+def _row(db: Database, api: str) -> Cooldown | None:
+    row = db.conn.execute("SELECT reason, until_utc, consecutive_hits FROM api_cooldowns WHERE api = ?",
+                          [api]).fetchone()
+    return Cooldown(api, row[0], parse_instant(row[1]), row[2]) if row else None
+
+
+def active_cooldown(db: Database, api: str, now: datetime) -> Cooldown | None:
+    cooldown = _row(db, api)
+    return cooldown if cooldown and cooldown.until > now else None
+
+
+def last_cooldown(db: Database, api: str) -> Cooldown | None:
+    return _row(db, api)
+
+
+def start_cooldown(db: Database, api: str, now: datetime, base: timedelta, cap: timedelta,
+                   reason: str = "quota") -> Cooldown:
+    """Record a quota hit. Still on probation from the last cooldown (no success since)? Double it."""
+    with transaction(db) as conn:
+        row = conn.execute("SELECT consecutive_hits, until_utc FROM api_cooldowns WHERE api = ?",
+                           [api]).fetchone()
+        if row and parse_instant(row[1]) > now:
+            return Cooldown(api, reason, parse_instant(row[1]), row[0])  # already cooling down
+        hits = (row[0] if row else 0) + 1
+        until = now + min(base * (2 ** (hits - 1)), cap)
+        conn.execute("INSERT INTO api_cooldowns VALUES (?, ?, ?, ?, ?) ON CONFLICT(api) DO UPDATE SET "
+                     "reason = excluded.reason, until_utc = excluded.until_utc, "
+                     "consecutive_hits = excluded.consecutive_hits, updated_at = excluded.updated_at",
+                     [api, reason, iso(until), hits, iso(now)])
+    return Cooldown(api, reason, until, hits)
+
+
+def set_cooldown_until(db: Database, api: str, until: datetime, now: datetime, reason: str) -> None:
+    """A cooldown whose end the API told us (e.g. Keepa's refill), not doubled."""
+    with transaction(db) as conn:
+        conn.execute("INSERT INTO api_cooldowns VALUES (?, ?, ?, 1, ?) ON CONFLICT(api) DO UPDATE SET "
+                     "reason = excluded.reason, until_utc = excluded.until_utc, updated_at = excluded.updated_at",
+                     [api, reason, iso(until), iso(now)])
+
+
+def record_success(db: Database, api: str) -> None:
+    """A successful call ends probation; cheap when there is nothing to reset."""
+    with transaction(db) as conn:
+        conn.execute("UPDATE api_cooldowns SET consecutive_hits = 0 WHERE api = ? AND consecutive_hits > 0",
+                     [api])
+
+
+def take_token(db: Database, operation: str, plan: UsagePlan, now: datetime) -> float:
+    """Take one request token; return 0.0 on success or the seconds until one is available."""
+    with transaction(db) as conn:
+        row = conn.execute("SELECT tokens, updated_at FROM api_rate_buckets WHERE operation = ?",
+                           [operation]).fetchone()
+        tokens = float(plan.burst)
+        if row:
+            elapsed = max(0.0, (now - parse_instant(row[1])).total_seconds())
+            tokens = min(float(plan.burst), row[0] + elapsed * plan.rate)
+        if tokens < 1.0:
+            return (1.0 - tokens) / plan.rate
+        conn.execute("INSERT INTO api_rate_buckets VALUES (?, ?, ?) ON CONFLICT(operation) DO UPDATE SET "
+                     "tokens = excluded.tokens, updated_at = excluded.updated_at",
+                     [operation, tokens - 1.0, now.isoformat()])  # full precision: refill math
+    return 0.0
