@@ -2,12 +2,21 @@
 
 MISSING -> REQUESTED -> DOWNLOADED -> APPLIED, or FAILED (last_error,
 next_retry_utc) and back to claimable. Every transition is one guarded UPDATE
-whose row count is checked: a row not in the expected state raises.
+(`WHERE status = expected`) whose row count is checked: a row that is not in
+the expected state raises LedgerConflict, and the caller's transaction rolls back.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour
+from rtsales.errors import RtsalesError
 
 
 class HourStatus(StrEnum):
@@ -18,11 +27,171 @@ class HourStatus(StrEnum):
     FAILED = "FAILED"
 
 
+S = HourStatus
 TRANSITIONS: dict[HourStatus, frozenset[HourStatus]] = {
-    HourStatus.MISSING: frozenset({HourStatus.REQUESTED}),
-    HourStatus.REQUESTED: frozenset({HourStatus.DOWNLOADED, HourStatus.APPLIED,
-                                     HourStatus.FAILED, HourStatus.MISSING}),
-    HourStatus.DOWNLOADED: frozenset({HourStatus.APPLIED, HourStatus.FAILED, HourStatus.MISSING}),
-    HourStatus.APPLIED: frozenset({HourStatus.MISSING}),
-    HourStatus.FAILED: frozenset({HourStatus.REQUESTED, HourStatus.MISSING}),
+    S.MISSING: frozenset({S.REQUESTED}),
+    # REQUESTED -> MISSING: a claim released by a 429, or a report Amazon no longer has.
+    S.REQUESTED: frozenset({S.DOWNLOADED, S.APPLIED, S.FAILED, S.MISSING}),
+    S.DOWNLOADED: frozenset({S.APPLIED, S.FAILED}),
+    S.APPLIED: frozenset({S.MISSING}),  # re-opened by an audit or fill-day
+    S.FAILED: frozenset({S.REQUESTED, S.MISSING}),
 }
+CLAIMABLE_SQL = "(status = 'MISSING' OR (status = 'FAILED' AND next_retry_utc <= ?))"
+
+BACKOFF_BASE = timedelta(minutes=15)
+BACKOFF_CAP = timedelta(hours=6)
+
+
+class LedgerConflict(RtsalesError):
+    """A row was not in the state this process expected: someone else moved it."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Contiguous hours of one marketplace requested as one report: [start, end)."""
+
+    marketplace_id: str
+    start: datetime
+    hours: int
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.hours * HOUR
+
+    def keys(self) -> list[str]:
+        return [hour_key(self.start + i * HOUR) for i in range(self.hours)]
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def transition(conn: sqlite3.Connection, marketplace_id: str, hours: Sequence[str],
+               expected: HourStatus, new: HourStatus, now: datetime, **fields: Any) -> None:
+    """Move `hours` from `expected` to `new`, setting `fields`; all or nothing."""
+    if new not in TRANSITIONS[expected]:
+        raise ValueError(f"illegal ledger transition {expected} -> {new}")
+    sets = ", ".join(["status = ?", "updated_at = ?", *(
+        f"{name} = {name} + ?" if name == "attempts" else f"{name} = ?" for name in fields)])
+    sql = (f"UPDATE vendor_rt_sales_hour_ledger SET {sets} WHERE marketplace_id = ? "
+           f"AND status = ? AND hour_utc IN ({_placeholders(len(hours))})")
+    params = [new.value, iso(now), *fields.values(), marketplace_id, expected.value, *hours]
+    changed = conn.execute(sql, params).rowcount
+    if changed != len(hours):
+        raise LedgerConflict(f"ledger conflict for {marketplace_id}: {len(hours) - changed} of "
+                             f"{len(hours)} hours were not {expected} (moving to {new})")
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_CAP)
+
+
+def newest_wanted_hour(now: datetime, safety_lag: timedelta) -> datetime:
+    """The last full hour that ended at least `safety_lag` ago."""
+    return floor_hour(now - safety_lag) - HOUR
+
+
+def seed(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
+         lookback: timedelta, safety_lag: timedelta) -> int:
+    """Insert MISSING rows for every wanted hour in the lookback window; never touch existing rows."""
+    newest = newest_wanted_hour(now, safety_lag)
+    cursor, rows = floor_hour(now - lookback), []
+    while cursor <= newest:
+        rows.append((marketplace_id, hour_key(cursor), iso(now)))
+        cursor += HOUR
+    before = conn.total_changes
+    conn.executemany("INSERT OR IGNORE INTO vendor_rt_sales_hour_ledger "
+                     "(marketplace_id, hour_utc, status, updated_at) VALUES (?, ?, 'MISSING', ?)", rows)
+    return conn.total_changes - before
+
+
+def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime) -> list[tuple[str, int | None]]:
+    """(hour_utc, window_cap) of claimable rows, newest first."""
+    return list(conn.execute(
+        f"SELECT hour_utc, window_cap FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+        f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC", [marketplace_id, iso(now)]))
+
+
+def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_hours: int) -> list[Window]:
+    """Group hours (newest first) into as few contiguous windows as the caps allow."""
+    windows: list[Window] = []
+    start: datetime | None = None
+    size, cap = 0, max_hours
+    for key, row_cap in rows:
+        hour = parse_hour(key)
+        limit = min(cap, row_cap or max_hours)
+        if start is not None and hour == start - HOUR and size < limit:
+            start, size, cap = hour, size + 1, limit
+            continue
+        if start is not None:
+            windows.append(Window(marketplace_id, start, size))
+        start, size, cap = hour, 1, min(max_hours, row_cap or max_hours)
+    if start is not None:
+        windows.append(Window(marketplace_id, start, size))
+    return windows
+
+
+def claim(conn: sqlite3.Connection, window: Window, now: datetime) -> None:
+    """Move a window's claimable hours to REQUESTED (no report yet), guarded per source state."""
+    keys = window.keys()
+    states = dict(conn.execute(
+        f"SELECT hour_utc, status FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+        f"AND hour_utc IN ({_placeholders(len(keys))}) AND {CLAIMABLE_SQL}",
+        [window.marketplace_id, *keys, iso(now)]))
+    if len(states) != len(keys):
+        raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: window {hour_key(window.start)} "
+                             "is no longer claimable")
+    for status in {S(v) for v in states.values()}:
+        transition(conn, window.marketplace_id, [k for k in keys if states[k] == status],
+                   status, S.REQUESTED, now, report_id=None)
+
+
+def attach_report(conn: sqlite3.Connection, window: Window, report_id: str, now: datetime) -> None:
+    """Record the created report on a claimed window; counts one attempt per hour."""
+    keys = window.keys()
+    changed = conn.execute(
+        f"UPDATE vendor_rt_sales_hour_ledger SET report_id = ?, attempts = attempts + 1, updated_at = ? "
+        f"WHERE marketplace_id = ? AND status = 'REQUESTED' AND report_id IS NULL "
+        f"AND hour_utc IN ({_placeholders(len(keys))})", [report_id, iso(now), window.marketplace_id, *keys]
+    ).rowcount
+    if changed != len(keys):
+        raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: report {report_id} could not be "
+                             f"attached to {len(keys) - changed} of {len(keys)} hours")
+
+
+def in_flight(conn: sqlite3.Connection, marketplace_id: str) -> list[tuple[str | None, str, list[str]]]:
+    """(report_id, status, hours) of REQUESTED and DOWNLOADED rows, grouped by report."""
+    groups: dict[tuple[str | None, str], list[str]] = {}
+    for key, status, report_id in conn.execute(
+            "SELECT hour_utc, status, report_id FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+            "AND status IN ('REQUESTED', 'DOWNLOADED') ORDER BY hour_utc", [marketplace_id]):
+        groups.setdefault((report_id, status), []).append(key)
+    return [(rid, status, keys) for (rid, status), keys in groups.items()]
+
+
+def window_of(marketplace_id: str, keys: Sequence[str]) -> Window:
+    first = parse_hour(min(keys))
+    return Window(marketplace_id, first, int((parse_hour(max(keys)) - first) / HOUR) + 1)
+
+
+def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], now: datetime,
+           audit_run_id: int | None = None) -> int:
+    """Put APPLIED and FAILED hours back to MISSING now (audits, fill-day); returns hours re-opened."""
+    moved = 0
+    for status in (S.APPLIED, S.FAILED):
+        rows = [k for (k,) in conn.execute(
+            f"SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND status = ? "
+            f"AND hour_utc IN ({_placeholders(len(keys))})", [marketplace_id, status.value, *keys])]
+        if rows:
+            transition(conn, marketplace_id, rows, status, S.MISSING, now, next_retry_utc=None,
+                       audit_run_id=audit_run_id)
+            moved += len(rows)
+    return moved
+
+
+def ledger_counts(conn: sqlite3.Connection, marketplace_id: str) -> dict[str, int]:
+    counts = {state.value: 0 for state in HourStatus}
+    for state, n in conn.execute("SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger "
+                                 "WHERE marketplace_id = ? GROUP BY status", [marketplace_id]):
+        counts[state] = n
+    return counts

@@ -7,12 +7,13 @@ and resets on success. Buckets refill continuously at the documented rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import iso, parse_instant
+from rtsales.clock import Clock, iso, parse_instant
 from rtsales.store import transaction
 
 
@@ -100,3 +101,34 @@ def take_token(db: Database, operation: str, plan: UsagePlan, now: datetime) -> 
                      "tokens = excluded.tokens, updated_at = excluded.updated_at",
                      [operation, tokens - 1.0, now.isoformat()])  # full precision: refill math
     return 0.0
+
+
+class OutOfTokens(Exception):
+    """This run may not wait for the next token (frozen clock or time budget): stop that work."""
+
+    def __init__(self, operation: str, wait_seconds: float):
+        super().__init__(f"{operation}: next token in {wait_seconds:.0f}s")
+        self.operation = operation
+        self.wait_seconds = wait_seconds
+
+
+class Pacer:
+    """Takes one persisted token per request; waits for refills only when the clock and budget allow."""
+
+    def __init__(self, db: Database, clock: Clock, deadline: datetime,
+                 plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None):
+        self._db, self._clock, self._deadline = db, clock, deadline
+        self._plans, self._on_wait = plans, on_wait
+        self.waited = 0.0
+
+    def __call__(self, operation: str) -> None:
+        plan = self._plans.get(operation)
+        if plan is None:
+            return
+        while (wait := take_token(self._db, operation, plan, self._clock.now())) > 0:
+            if self._clock.frozen or self._clock.now() + timedelta(seconds=wait) > self._deadline:
+                raise OutOfTokens(operation, wait)
+            self._clock.sleep(wait)
+            self.waited += wait
+            if self._on_wait:
+                self._on_wait()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from rich.console import Console
@@ -28,6 +29,8 @@ def text(value: object) -> str:
 
 
 def print_json(data: Any) -> None:
+    if is_dataclass(data) and not isinstance(data, type):
+        data = asdict(data)
     sys.stdout.write(redact(json.dumps(data, indent=2, sort_keys=False, default=str)) + "\n")
     sys.stdout.flush()
 
@@ -63,3 +66,33 @@ def status(report: dict[str, Any]) -> None:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
     table(f"rtsales status at {report['now_utc']}", ["marketplace", *states], rows)
+
+
+def _hhmm(instant: str | None) -> str:
+    return f"{instant[11:16]} UTC" if instant else "?"
+
+
+def sync_result(result: Any) -> None:
+    """The summary of one sync run: a table per run, one line per notable event."""
+    if result.skipped == "cooldown":
+        err_console.print(f"skipped: cooldown due to SP-API quota (until {_hhmm(result.cooldown_until)})")
+        return
+    if result.skipped == "lock_busy":
+        holders = "; ".join(f"{m.marketplace_id} held by {m.holder}" for m in result.marketplaces)
+        err_console.print(f"skipped: every marketplace is locked by another worker ({text(holders)})")
+        return
+    rows = []
+    for m in result.marketplaces:
+        t, ledger = m.tally, m.ledger
+        state = m.state if m.state != "worked" else "ok"
+        rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
+                     t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
+    table(f"rtsales sync at {result.started_at}",
+          ["marketplace", "state", "reports", "hours applied", "rows", "failed", "applied/total"], rows)
+    for m in result.marketplaces:
+        if m.stolen_from:
+            warn(f"{m.marketplace_id}: took over an expired lock from {m.stolen_from}")
+    for audit in result.audits:
+        info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
+    if result.quota_hit:
+        warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {_hhmm(result.cooldown_until)})")

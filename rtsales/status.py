@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from rtsales.clock import iso
 from rtsales.config import Settings
-from rtsales.ledger import HourStatus
+from rtsales.ledger import ledger_counts
 
 
 def _marketplaces(db: Database, settings: Settings) -> list[str]:
@@ -21,18 +21,9 @@ def _marketplaces(db: Database, settings: Settings) -> list[str]:
     return list(dict.fromkeys([*settings.marketplace_ids, *seen]))
 
 
-def _ledger_counts(db: Database, marketplace_id: str) -> dict[str, int]:
-    counts = {state.value: 0 for state in HourStatus}
-    for state, n in db.execute(
-        "SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-        "GROUP BY status", [marketplace_id]):
-        counts[state] = n
-    return counts
-
-
 def collect_status(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
     marketplaces = [
-        {"marketplace_id": m, "ledger": _ledger_counts(db, m)}
+        {"marketplace_id": m, "ledger": ledger_counts(db.conn, m)}
         for m in _marketplaces(db, settings)
     ]
     return {"ok": True, "now_utc": iso(now), "db": str(settings.db_path), "marketplaces": marketplaces}

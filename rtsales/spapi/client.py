@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,6 +26,8 @@ from rtsales.spapi.auth import LwaAuth
 
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
 BASE = "/reports/2021-06-30"
+T = TypeVar("T")
+Pacer = Callable[[str], None]  # called with the operation name before every HTTP attempt
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class DocumentInfo:
 class SpApiClient:
     """One client per run; `calls` counts requests per operation for summaries and benches."""
 
-    def __init__(self, settings: Settings, clock: Clock, transport: httpx.BaseTransport | None = None):
+    def __init__(self, settings: Settings, clock: Clock, transport: httpx.BaseTransport | None = None,
+                 pacer: Pacer | None = None):
         settings.require_spapi()
         if settings.spapi_endpoint is None:
             raise SpApiError("no SP-API endpoint: set SPAPI_ENDPOINT or MARKETPLACE_IDS")
@@ -55,6 +59,7 @@ class SpApiClient:
         self._auth = LwaAuth(settings, self._http, clock)
         self._max_bytes = settings.max_document_mb * 1024 * 1024
         self._allow_http = _is_http_loopback(self._endpoint)
+        self._pacer = pacer
         self.calls: dict[str, int] = {}
 
     def close(self) -> None:
@@ -80,9 +85,15 @@ class SpApiClient:
 
     def download(self, document: DocumentInfo) -> bytes:
         """Fetch a document by its pre-signed URL and gunzip it (size-capped both ways)."""
+        return self.decode(self.download_raw(document), document.compression)
+
+    def download_raw(self, document: DocumentInfo) -> bytes:
+        """The document's bytes as served (still gzip when compression is GZIP)."""
         self._check_document_url(document.url)
-        raw = self._retry("download", lambda: self._fetch_document(document.url))
-        return gunzip(raw, self._max_bytes) if document.compression == "GZIP" else raw
+        return self._retry("download", lambda: self._fetch_document(document.url))
+
+    def decode(self, raw: bytes, compression: str | None) -> bytes:
+        return gunzip(raw, self._max_bytes) if compression == "GZIP" else raw
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -103,12 +114,14 @@ class SpApiClient:
         return data
 
     def _send(self, op: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._pacer is not None:
+            self._pacer(op)  # every attempt, retries included, spends Amazon's quota
         self.calls[op] = self.calls.get(op, 0) + 1
         headers = {"x-amz-access-token": self._auth.access_token()}
         response = self._http.request(method, self._endpoint + path, headers=headers, **kwargs)
         return _screen(op, response)
 
-    def _retry(self, op: str, call: Any) -> Any:
+    def _retry(self, op: str, call: Callable[[], T]) -> T:
         try:
             for attempt in retrying(self._clock):
                 with attempt:

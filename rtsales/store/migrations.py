@@ -73,7 +73,37 @@ def _m001_core(conn: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_core]
+def _m002_engine(conn: sqlite3.Connection) -> None:
+    # window_cap: the largest window this hour may be requested in (halved after a
+    # too-large or FATAL window). audit_run_id: the audit that re-opened the hour.
+    conn.execute("ALTER TABLE vendor_rt_sales_hour_ledger ADD COLUMN window_cap INTEGER")
+    conn.execute("ALTER TABLE vendor_rt_sales_hour_ledger ADD COLUMN audit_run_id INTEGER")
+    # A downloaded document waits here (gzip bytes) until it is applied, so a crash
+    # between download and apply costs no second getReportDocument call.
+    conn.execute("""
+        CREATE TABLE vendor_rt_sales_documents (
+            report_id      TEXT PRIMARY KEY,
+            marketplace_id TEXT NOT NULL,
+            body           BLOB NOT NULL,
+            downloaded_at  TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE vendor_rt_sales_audit_runs (
+            id              INTEGER PRIMARY KEY,
+            kind            TEXT NOT NULL,
+            marketplace_id  TEXT NOT NULL,
+            started_at      TEXT NOT NULL,
+            finished_at     TEXT,
+            hours           INTEGER NOT NULL,
+            hours_changed   INTEGER NOT NULL DEFAULT 0,
+            units_delta     INTEGER NOT NULL DEFAULT 0,
+            revenue_delta   REAL NOT NULL DEFAULT 0
+        )""")
+    conn.execute("CREATE INDEX ix_audit_runs_kind ON vendor_rt_sales_audit_runs "
+                 "(marketplace_id, kind, started_at)")
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_engine]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

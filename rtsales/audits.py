@@ -1,0 +1,88 @@
+"""Audits: re-fetch recent hours to catch Amazon's late revisions.
+
+Starting an audit records a run and re-opens its APPLIED/FAILED hours to MISSING
+(their sales rows stay until replaced), so the normal engine coalesces and
+fetches them. When a window is applied, the hours that really changed are added
+to the run that re-opened them, inside the apply transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from rtsales.clock import HOUR, hour_key, iso, parse_instant
+from rtsales.ledger import reopen
+from rtsales.store import transaction
+
+PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+@dataclass(frozen=True)
+class AuditStart:
+    run_id: int
+    kind: str
+    marketplace_id: str
+    hours: int
+
+
+def audit_hours(kind: str, newest: datetime, daily_hours: int) -> list[str]:
+    span = daily_hours if kind == "daily" else 7 * 24
+    return [hour_key(newest - i * HOUR) for i in range(span)]
+
+
+def is_due(db: Database, marketplace_id: str, kind: str, now: datetime) -> bool:
+    row = db.conn.execute("SELECT MAX(started_at) FROM vendor_rt_sales_audit_runs WHERE marketplace_id = ? "
+                          "AND kind = ?", [marketplace_id, kind]).fetchone()
+    return row[0] is None or parse_instant(row[0]) + PERIODS[kind] <= now
+
+
+def start_audit(db: Database, marketplace_id: str, kind: str, keys: list[str], now: datetime) -> AuditStart:
+    with transaction(db) as conn:
+        run_id = conn.execute("INSERT INTO vendor_rt_sales_audit_runs (kind, marketplace_id, started_at, hours) "
+                              "VALUES (?, ?, ?, 0)", [kind, marketplace_id, iso(now)]).lastrowid
+        assert run_id is not None
+        moved = reopen(conn, marketplace_id, keys, now, audit_run_id=run_id)
+        conn.execute("UPDATE vendor_rt_sales_audit_runs SET hours = ? WHERE id = ?", [moved, run_id])
+        if moved == 0:
+            conn.execute("UPDATE vendor_rt_sales_audit_runs SET finished_at = ? WHERE id = ?", [iso(now), run_id])
+    return AuditStart(run_id, kind, marketplace_id, moved)
+
+
+def record_changes(conn: sqlite3.Connection, marketplace_id: str, keys: list[str],
+                   changes: Mapping[str, tuple[int, float]], now: datetime) -> None:
+    """Credit changed hours to the audit runs that re-opened them; close finished runs."""
+    marks = ",".join("?" * len(keys))
+    owners = conn.execute(f"SELECT hour_utc, audit_run_id FROM vendor_rt_sales_hour_ledger WHERE "
+                          f"marketplace_id = ? AND hour_utc IN ({marks}) AND audit_run_id IS NOT NULL",
+                          [marketplace_id, *keys]).fetchall()
+    for run_id in {run for _, run in owners}:
+        mine = [h for h, run in owners if run == run_id and h in changes]
+        conn.execute("UPDATE vendor_rt_sales_audit_runs SET hours_changed = hours_changed + ?, "
+                     "units_delta = units_delta + ?, revenue_delta = ROUND(revenue_delta + ?, 2) WHERE id = ?",
+                     [len(mine), sum(changes[h][0] for h in mine), sum(changes[h][1] for h in mine), run_id])
+    conn.execute(f"UPDATE vendor_rt_sales_hour_ledger SET audit_run_id = NULL WHERE marketplace_id = ? "
+                 f"AND hour_utc IN ({marks})", [marketplace_id, *keys])
+    for (run_id,) in {(run,) for _, run in owners}:
+        left = conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE audit_run_id = ?",
+                            [run_id]).fetchone()[0]
+        if left == 0:
+            conn.execute("UPDATE vendor_rt_sales_audit_runs SET finished_at = ? WHERE id = ?", [iso(now), run_id])
+
+
+def latest_runs(db: Database, marketplace_id: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for kind in PERIODS:
+        row = db.conn.execute(
+            "SELECT id, started_at, finished_at, hours, hours_changed, units_delta, revenue_delta "
+            "FROM vendor_rt_sales_audit_runs WHERE marketplace_id = ? AND kind = ? ORDER BY started_at DESC, id DESC "
+            "LIMIT 1", [marketplace_id, kind]).fetchone()
+        if row:
+            out[kind] = dict(zip(("id", "started_at", "finished_at", "hours", "hours_changed",
+                                  "units_delta", "revenue_delta"), row, strict=True))
+    return out

@@ -1,0 +1,25 @@
+"""`rtsales sync`: one cron cycle over every configured marketplace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def sync(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something is wrong.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Advance the hour ledger as far as quota allows, then exit (run it from cron every 15 minutes)."""
+    from rtsales import render
+    from rtsales.engine import SyncRun
+
+    app = ctx.obj
+    result = SyncRun(app.db, app.settings, app.clock).run()
+    if as_json:
+        render.print_json(result)
+    elif not quiet:
+        render.sync_result(result)
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,237 @@
+"""One sync cycle: cooldown check -> leases -> seed -> resume -> create -> audits -> poll -> release.
+
+Any 429 anywhere stops every SP-API call at once: the cooldown is persisted,
+unfinished hours stay claimable (or REQUESTED with their report) and the run ends.
+With a frozen clock (RTSALES_NOW) nothing waits: the run does what this instant
+allows and leaves the rest to the next cron run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlite_utils import Database
+
+from rtsales import audits, lock
+from rtsales.clock import Clock, iso
+from rtsales.config import Settings
+from rtsales.errors import LockLostError, SpApiQuotaError
+from rtsales.ledger import (HourStatus, Window, claimable, coalesce, in_flight, ledger_counts, newest_wanted_hour,
+                            seed, transition, window_of)
+from rtsales.quota import SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, start_cooldown
+from rtsales.spapi.client import SpApiClient
+from rtsales.store import transaction
+from rtsales.windows import Tally, WindowWorker
+
+log = logging.getLogger(__name__)
+SPAPI = "spapi"
+POLL_INTERVAL = timedelta(seconds=30)
+
+
+@dataclass
+class MarketplaceOutcome:
+    marketplace_id: str
+    state: str = "worked"  # worked | lock_busy | lock_lost
+    holder: str | None = None
+    stolen_from: str | None = None
+    tally: Tally = field(default_factory=Tally)
+    ledger: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SyncResult:
+    started_at: str
+    marketplaces: list[MarketplaceOutcome] = field(default_factory=list)
+    skipped: str | None = None  # cooldown | lock_busy
+    cooldown_until: str | None = None
+    quota_hit: str | None = None
+    out_of_tokens: list[str] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 75 if self.skipped else 0
+
+
+class SyncRun:
+    def __init__(self, db: Database, settings: Settings, clock: Clock,
+                 transport: httpx.BaseTransport | None = None, *, command: str = "sync",
+                 marketplaces: tuple[str, ...] | None = None, cron_audits: bool = True):
+        self.db, self.settings, self.clock = db, settings, clock
+        self.transport, self.owner = transport, lock.owner_name(command)
+        self.marketplaces = marketplaces or settings.marketplace_ids
+        self.cron_audits = cron_audits
+        self.ttl = timedelta(minutes=settings.lock_ttl_minutes)
+        self.result = SyncResult(started_at=iso(clock.now()))
+        self.deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)
+        self.leased: dict[str, MarketplaceOutcome] = {}
+
+    # -- the cycle ----------------------------------------------------------------------------
+
+    def run(self) -> SyncResult:
+        self.settings.require_spapi()
+        if self._cooling_down():
+            return self.result
+        self._lease_all()
+        if not self.leased:
+            self.result.skipped = "lock_busy"
+            return self._finish()
+        client = self._client()
+        worker = WindowWorker(self.db, client, self.clock, self._learned_caps())
+        try:
+            self._work(worker)
+        except SpApiQuotaError as exc:
+            self._on_quota(exc)
+        finally:
+            self.result.calls = dict(client.calls)
+            client.close()
+            self._save_caps(worker.learned_caps)
+            self._release_all()
+        if not self.result.quota_hit and self.result.calls:
+            record_success(self.db, SPAPI)
+        return self._finish()
+
+    def _work(self, worker: WindowWorker) -> None:
+        now = self.clock.now()
+        lag, lookback = timedelta(minutes=self.settings.safety_lag_minutes), timedelta(days=self.settings.lookback_days)
+        for mp in self.leased:
+            with transaction(self.db) as conn:
+                seed(conn, mp, now, lookback, lag)
+        self._phase("resume", lambda: self._resume_all(worker))
+        self._phase("create", lambda: self._create_all(worker))
+        if self.cron_audits:
+            self._start_due_audits()
+            self._phase("create", lambda: self._create_all(worker))
+        self._poll_until_deadline(worker)
+
+    def _phase(self, name: str, body: Any) -> None:
+        try:
+            body()
+        except OutOfTokens as exc:
+            log.info("%s phase paused: %s", name, exc)
+            self.result.out_of_tokens.append(exc.operation)
+
+    # -- phases ---------------------------------------------------------------------------------
+
+    def _resume_all(self, worker: WindowWorker) -> None:
+        for mp, outcome in self._live():
+            for report_id, status, keys in in_flight(self.db.conn, mp):
+                window = window_of(mp, keys)
+                if report_id is None:  # claimed by a run that died before createReport answered
+                    with transaction(self.db) as conn:
+                        transition(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
+                    continue
+                if not self._refresh(mp):
+                    break
+                worker.resume(window, report_id, HourStatus(status), outcome.tally)
+
+    def _create_all(self, worker: WindowWorker) -> None:
+        queues = {mp: self._windows(mp, worker.learned_caps) for mp, _ in self._live()}
+        while any(queues.values()):  # round-robin so one marketplace cannot starve the others
+            for mp in list(queues):
+                if not queues[mp] or not self._refresh(mp):
+                    queues.pop(mp)
+                    continue
+                worker.create(queues[mp].pop(0), self.leased[mp].tally)
+
+    def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
+        cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
+        return coalesce(mp, claimable(self.db.conn, mp, self.clock.now()), cap)
+
+    def _start_due_audits(self) -> None:
+        now = self.clock.now()
+        newest = newest_wanted_hour(now, timedelta(minutes=self.settings.safety_lag_minutes))
+        enabled = {"daily": self.settings.daily_audit_enabled, "weekly": self.settings.weekly_audit_enabled}
+        for mp, _ in self._live():
+            for kind in (k for k, on in enabled.items() if on):
+                if audits.is_due(self.db, mp, kind, now):
+                    keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours)
+                    started = audits.start_audit(self.db, mp, kind, keys, now)
+                    self.result.audits.append({"kind": kind, "marketplace_id": mp, "hours": started.hours})
+
+    def _poll_until_deadline(self, worker: WindowWorker) -> None:
+        if self.clock.frozen:
+            return
+        deadline = self.deadline
+        while self.clock.now() + POLL_INTERVAL < deadline and self._anything_in_flight():
+            self.clock.sleep(POLL_INTERVAL.total_seconds())
+            self._phase("resume", lambda: self._resume_all(worker))
+
+    # -- leases, quota, bookkeeping -------------------------------------------------------------
+
+    def _cooling_down(self) -> bool:
+        cooldown = active_cooldown(self.db, SPAPI, self.clock.now())
+        if cooldown:
+            self.result.skipped = "cooldown"
+            self.result.cooldown_until = iso(cooldown.until)
+        return cooldown is not None
+
+    def _lease_all(self) -> None:
+        for mp in self.marketplaces:
+            got = lock.acquire(self.db, mp, self.owner, self.clock.now(), self.ttl)
+            outcome = MarketplaceOutcome(mp, stolen_from=got.stolen_from)
+            if got.acquired:
+                self.leased[mp] = outcome
+            else:
+                outcome.state, outcome.holder = "lock_busy", f"{got.holder} until {got.expires_at}"
+            self.result.marketplaces.append(outcome)
+
+    def _live(self) -> list[tuple[str, MarketplaceOutcome]]:
+        return list(self.leased.items())
+
+    def _refresh(self, mp: str) -> bool:
+        """Extend our lease before a long call; False (and stop working mp) if it was taken."""
+        if mp not in self.leased:
+            return False
+        try:
+            lock.refresh(self.db, mp, self.owner, self.clock.now(), self.ttl)
+        except LockLostError:
+            log.warning("lost the lock for %s; leaving it to its new owner", mp)
+            self.leased.pop(mp).state = "lock_lost"
+            return False
+        return True
+
+    def _release_all(self) -> None:
+        for mp in list(self.leased):
+            lock.release(self.db, mp, self.owner)
+
+    def _on_quota(self, exc: SpApiQuotaError) -> None:
+        base = timedelta(minutes=self.settings.quota_cooldown_minutes)
+        cap = timedelta(minutes=self.settings.quota_cooldown_max_minutes)
+        cooldown = start_cooldown(self.db, SPAPI, self.clock.now(), base, cap)
+        self.result.quota_hit = exc.message
+        self.result.cooldown_until = iso(cooldown.until)
+        log.warning("SP-API 429: all SP-API calls stop until %s", iso(cooldown.until))
+
+    def _client(self) -> SpApiClient:
+        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all)
+        return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer)
+
+    def _refresh_all(self) -> None:
+        for mp in list(self.leased):
+            self._refresh(mp)
+
+    def _anything_in_flight(self) -> bool:
+        return any(in_flight(self.db.conn, mp) for mp in self.leased)
+
+    def _learned_caps(self) -> dict[str, int]:
+        rows = self.db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'max_window_hours:%'")
+        return {key.split(":", 1)[1]: int(value) for key, value in rows}
+
+    def _save_caps(self, caps: dict[str, int]) -> None:
+        with transaction(self.db) as conn:
+            for mp, hours in caps.items():
+                conn.execute("INSERT OR REPLACE INTO rtsales_state VALUES (?, ?, ?)",
+                             [f"max_window_hours:{mp}", str(hours), iso(self.clock.now())])
+
+    def _finish(self) -> SyncResult:
+        for outcome in self.result.marketplaces:
+            outcome.ledger = ledger_counts(self.db.conn, outcome.marketplace_id)
+        return self.result
+
+

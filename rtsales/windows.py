@@ -1,0 +1,187 @@
+"""Moving one window through its report's life: create, poll, download, apply, fail.
+
+Each step is a guarded ledger transition. A 429 (SpApiQuotaError) and running
+out of paced tokens (OutOfTokens) propagate to the engine untouched; any other
+error on a window is recorded on that window's hours and does not stop others.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from rtsales.clock import Clock, iso, parse_instant
+from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
+from rtsales.ingest import apply_window, stash_document, stashed_document
+from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, transition
+from rtsales.spapi.client import SpApiClient
+from rtsales.spapi.parse import SalesDocument, describe_error_document, parse_sales_document
+from rtsales.store import transaction
+
+log = logging.getLogger(__name__)
+S = HourStatus
+STUCK_AFTER = timedelta(hours=2)
+
+
+@dataclass
+class Tally:
+    """What happened to one marketplace in this run."""
+
+    reports_created: int = 0
+    hours_applied: int = 0
+    rows_written: int = 0
+    hours_failed: int = 0
+    hours_changed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class WindowWorker:
+    def __init__(self, db: Database, client: SpApiClient, clock: Clock, learned_caps: dict[str, int]):
+        self.db, self.client, self.clock = db, client, clock
+        self.learned_caps = learned_caps
+
+    # -- create ---------------------------------------------------------------------------
+
+    def create(self, window: Window, tally: Tally) -> str | None:
+        """Claim the window and create its report; release the claim if Amazon said no."""
+        now = self.clock.now()
+        with transaction(self.db) as conn:
+            claim(conn, window, now)
+        try:
+            report_id = self.client.create_report(window.marketplace_id, window.start, window.end)
+        except SpApiQuotaError:
+            self._release(window)
+            raise
+        except SpApiError as exc:
+            self._create_failed(window, exc, tally)
+            return None
+        except BaseException:
+            self._release(window)
+            raise
+        with transaction(self.db) as conn:
+            attach_report(conn, window, report_id, now)
+        tally.reports_created += 1
+        return report_id
+
+    def _release(self, window: Window) -> None:
+        with transaction(self.db) as conn:
+            transition(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now())
+
+    def _create_failed(self, window: Window, exc: SpApiError, tally: Tally) -> None:
+        too_large = exc.status == 400 and window.hours > 1
+        if too_large:  # remember what works: never ask for this size again
+            self.learned_caps[window.marketplace_id] = max(1, window.hours // 2)
+        self.fail(window, S.REQUESTED, exc.message, tally, split=too_large, immediate=too_large,
+                  count_attempt=True)
+
+    # -- poll / download / apply ----------------------------------------------------------------
+
+    def resume(self, window: Window, report_id: str, status: HourStatus, tally: Tally) -> None:
+        """Advance an in-flight window by its stored report_id."""
+        try:
+            if status is S.DOWNLOADED:
+                self._apply_stashed(window, report_id, tally)
+            else:
+                self._poll(window, report_id, tally)
+        except (DocumentExpiredError, ReportParseError, SpApiError) as exc:
+            if isinstance(exc, SpApiQuotaError):
+                raise
+            self._on_error(window, report_id, status, exc, tally)
+
+    def _poll(self, window: Window, report_id: str, tally: Tally) -> None:
+        info = self.client.get_report(report_id)
+        if info.status == "DONE" and info.document_id:
+            self._download_and_apply(window, report_id, info.document_id, tally)
+        elif info.status == "CANCELLED":  # Amazon cancels windows with no data at all
+            self._apply(window, report_id, None, S.REQUESTED, tally)
+        elif info.status == "FATAL":
+            detail = self._error_document(info.document_id)
+            self.fail(window, S.REQUESTED, f"report {report_id} FATAL{': ' + detail if detail else ''}",
+                      tally, split=True)
+        elif self._stuck(window):
+            self.fail(window, S.REQUESTED, f"report {report_id} still {info.status} after "
+                      f"{STUCK_AFTER}", tally)
+
+    def _download_and_apply(self, window: Window, report_id: str, document_id: str, tally: Tally) -> None:
+        document = self.client.get_report_document(document_id)
+        raw = self.client.download_raw(document)
+        body = self.client.decode(raw, document.compression)
+        parsed = parse_sales_document(body, window.marketplace_id, window.start, window.end)
+        stash_document(self.db, window, report_id, raw if document.compression == "GZIP" else _gzip(body),
+                       self.clock.now())
+        self._apply(window, report_id, parsed, S.DOWNLOADED, tally)
+
+    def _apply_stashed(self, window: Window, report_id: str, tally: Tally) -> None:
+        raw = stashed_document(self.db, report_id)
+        if raw is None:
+            raise ReportParseError(f"report {report_id}: downloaded document is missing from the store")
+        body = self.client.decode(raw, "GZIP")
+        parsed = parse_sales_document(body, window.marketplace_id, window.start, window.end)
+        self._apply(window, report_id, parsed, S.DOWNLOADED, tally)
+
+    def _apply(self, window: Window, report_id: str, document: SalesDocument | None, expected: HourStatus,
+               tally: Tally) -> None:
+        result = apply_window(self.db, window, report_id, document, expected, self.clock.now())
+        tally.hours_applied += result.hours
+        tally.rows_written += result.rows_written
+        tally.hours_changed += result.hours_changed
+
+    def _error_document(self, document_id: str | None) -> str:
+        if not document_id:
+            return ""
+        try:
+            document = self.client.get_report_document(document_id)
+            return describe_error_document(self.client.download(document))
+        except (SpApiError, ReportParseError) as exc:
+            if isinstance(exc, SpApiQuotaError):
+                raise
+            return f"(error document unavailable: {exc.message})"
+
+    def _stuck(self, window: Window) -> bool:
+        row = self.db.conn.execute("SELECT MIN(updated_at) FROM vendor_rt_sales_hour_ledger WHERE "
+                                   "marketplace_id = ? AND hour_utc = ?",
+                                   [window.marketplace_id, window.keys()[0]]).fetchone()
+        return row[0] is not None and parse_instant(row[0]) + STUCK_AFTER <= self.clock.now()
+
+    def _on_error(self, window: Window, report_id: str, status: HourStatus, exc: Exception,
+                  tally: Tally) -> None:
+        if isinstance(exc, DocumentExpiredError):
+            log.info("report %s: document URL expired; fetching a fresh one next time", report_id)
+            return
+        if isinstance(exc, SpApiError) and exc.status == 404:
+            log.info("report %s is gone; its hours will be requested again", report_id)
+            with transaction(self.db) as conn:
+                transition(conn, window.marketplace_id, window.keys(), status, S.MISSING, self.clock.now())
+            return
+        message = exc.message if isinstance(exc, SpApiError | ReportParseError) else str(exc)
+        self.fail(window, status, f"report {report_id}: {message}", tally)
+
+    # -- failure ---------------------------------------------------------------------------------
+
+    def fail(self, window: Window, status: HourStatus, error: str, tally: Tally, *, split: bool = False,
+             immediate: bool = False, count_attempt: bool = False) -> None:
+        """FAILED with the error and a retry time; a split halves the window these hours may join."""
+        now = self.clock.now()
+        attempts = self.db.conn.execute(
+            "SELECT MAX(attempts) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND hour_utc = ?",
+            [window.marketplace_id, window.keys()[0]]).fetchone()[0] or 0
+        attempts += int(count_attempt)
+        retry = now if immediate else now + backoff(max(1, attempts))
+        fields: dict[str, object] = {"last_error": error[:500], "next_retry_utc": iso(retry)}
+        if split and window.hours > 1:
+            fields["window_cap"] = max(1, window.hours // 2)
+        if count_attempt:
+            fields["attempts"] = 1  # transition() adds it
+        with transaction(self.db) as conn:
+            transition(conn, window.marketplace_id, window.keys(), status, S.FAILED, now, **fields)
+        log.warning("%s %s..%s FAILED: %s", window.marketplace_id, iso(window.start), iso(window.end), error)
+        tally.hours_failed += window.hours
+        tally.errors.append(error[:200])
+
+
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=1)

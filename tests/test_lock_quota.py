@@ -1,0 +1,111 @@
+"""Worker leases and persisted quota state, across separate connections (processes)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rtsales import lock
+from rtsales.clock import FrozenClock
+from rtsales.errors import LockLostError
+from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, start_cooldown,
+                           take_token)
+from rtsales.store import open_db
+from tests.conftest import at
+
+NOW = at("2026-03-10T12:00:00Z")
+TTL = timedelta(minutes=15)
+
+
+def test_lease_is_exclusive_until_it_expires(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    one, two = open_db(tmp_path / "x.db"), open_db(tmp_path / "x.db")
+    assert lock.acquire(one, "M", "sync:1", NOW, TTL).acquired
+    busy = lock.acquire(two, "M", "sync:2", NOW + timedelta(minutes=14), TTL)
+    assert not busy.acquired and busy.holder == "sync:1"
+    with caplog.at_level(logging.WARNING, logger="rtsales.lock"):
+        stolen = lock.acquire(two, "M", "sync:2", NOW + TTL, TTL)
+    assert stolen.acquired and stolen.stolen_from == "sync:1"
+    assert "stole expired lock M from sync:1" in caplog.text
+    assert lock.current(one, "M")[0] == "sync:2"
+
+
+def test_refresh_detects_a_lost_lease(tmp_path: Path) -> None:
+    one, two = open_db(tmp_path / "x.db"), open_db(tmp_path / "x.db")
+    lock.acquire(one, "M", "sync:1", NOW, TTL)
+    lock.acquire(two, "M", "sync:2", NOW + TTL, TTL)
+    with pytest.raises(LockLostError):
+        lock.refresh(one, "M", "sync:1", NOW + TTL, TTL)
+    lock.release(one, "M", "sync:1")  # releasing someone else's lease does nothing
+    assert lock.current(two, "M")[0] == "sync:2"
+    lock.release(two, "M", "sync:2")
+    assert lock.current(two, "M") is None
+
+
+def test_cooldown_is_shared_doubles_on_probation_and_resets(tmp_path: Path) -> None:
+    one, two = open_db(tmp_path / "q.db"), open_db(tmp_path / "q.db")
+    base, cap = timedelta(minutes=30), timedelta(hours=4)
+    first = start_cooldown(one, "spapi", NOW, base, cap)
+    assert first.until == NOW + base
+    assert active_cooldown(two, "spapi", NOW + timedelta(minutes=29)) is not None
+    assert active_cooldown(two, "spapi", NOW + base) is None
+    second = start_cooldown(two, "spapi", NOW + base, base, cap)  # first call after it: 429 again
+    assert second.until == NOW + base + 2 * base
+    record_success(one, "spapi")
+    third = start_cooldown(one, "spapi", NOW + timedelta(hours=3), base, cap)
+    assert third.until == NOW + timedelta(hours=3) + base
+
+
+def test_cooldown_doubling_is_capped(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "q.db")
+    now, durations = NOW, []
+    for _ in range(10):
+        cooldown = start_cooldown(db, "spapi", now, timedelta(minutes=30), timedelta(hours=4))
+        durations.append(cooldown.until - now)
+        now = cooldown.until
+    assert durations[:4] == [timedelta(minutes=m) for m in (30, 60, 120, 240)]
+    assert set(durations[4:]) == {timedelta(hours=4)}
+    assert cooldown.consecutive_hits == 10
+
+
+def test_bucket_burst_then_documented_rate(tmp_path: Path) -> None:
+    one, two = open_db(tmp_path / "b.db"), open_db(tmp_path / "b.db")
+    plan = SPAPI_PLANS["createReport"]
+    assert all(take_token(one, "createReport", plan, NOW) == 0 for _ in range(15))
+    wait = take_token(two, "createReport", plan, NOW)  # another process sees the same empty bucket
+    assert 59 < wait < 61
+    assert take_token(two, "createReport", plan, NOW + timedelta(seconds=wait)) == 0
+    assert take_token(one, "createReport", plan, NOW + timedelta(seconds=wait)) > 0
+
+
+def test_pacer_never_waits_on_a_frozen_clock(tmp_path: Path) -> None:
+    db, clock = open_db(tmp_path / "p.db"), FrozenClock(NOW)
+    pacer = Pacer(db, clock, NOW + timedelta(minutes=10), SPAPI_PLANS)
+    for _ in range(15):
+        pacer("createReport")
+    with pytest.raises(OutOfTokens) as caught:
+        pacer("createReport")
+    assert caught.value.operation == "createReport" and clock.slept == []
+    pacer("download")  # unplanned operations are not paced
+
+
+def test_pacer_waits_within_deadline_on_a_real_clock(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "p.db")
+
+    class SteppingClock(FrozenClock):
+        frozen = False
+
+        def sleep(self, seconds: float) -> None:
+            self.slept.append(seconds)
+            self.advance(timedelta(seconds=seconds))
+
+    clock = SteppingClock(NOW)
+    refreshed: list[int] = []
+    pacer = Pacer(db, clock, NOW + timedelta(minutes=10), SPAPI_PLANS, on_wait=lambda: refreshed.append(1))
+    for _ in range(16):
+        pacer("createReport")
+    assert len(clock.slept) == 1 and 59 < clock.slept[0] < 61 and refreshed == [1]
+    with pytest.raises(OutOfTokens):
+        Pacer(db, clock, clock.now() + timedelta(seconds=5), SPAPI_PLANS)("createReport")
