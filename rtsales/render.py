@@ -63,3 +63,14 @@ def status(report: dict[str, Any]) -> None:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
     table(f"rtsales status at {report['now_utc']}", ["marketplace", *states], rows)
+
+
+def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,
+                    refresh_token: str) -> None:
+    """What `rtsales simulator serve` prints once it listens: the settings that point at it."""
+    info(f"SP-API simulator listening on {base_url}. Point rtsales at it with:")
+    for name, value in (("SPAPI_ENDPOINT", base_url), ("LWA_TOKEN_URL", lwa_token_url),
+                        ("LWA_CLIENT_ID", client_id), ("LWA_CLIENT_SECRET", client_secret),
+                        ("LWA_REFRESH_TOKEN", refresh_token)):
+        info(f"  {name}={value}")
+    info("Press Ctrl-C to stop.")
