@@ -23,7 +23,7 @@ from rtsales.simulator import control
 from rtsales.simulator.faults import FaultDice, Faults
 from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, TokenIssuer
 from rtsales.simulator.quota import USAGE_PLANS, TokenBucket
-from rtsales.simulator.replies import (Reply, Request, json_reply, oauth_error, quota_exceeded, s3_error,
+from rtsales.simulator.replies import (Reply, Request, invalid_input, json_reply, oauth_error, quota_exceeded, s3_error,
                                        server_error, spapi_error)
 from rtsales.simulator.reports import ReportBook, parse_create_request
 from rtsales.simulator.requestlog import LogEntry, RequestLog
@@ -126,11 +126,17 @@ class Simulator:
             return control.handle(self, request)
         if operation == "unknown":
             return spapi_error(404, "NotFound", f"Resource {request.path} not found.")
-        handlers: dict[str, Callable[[Request], Reply]] = {
-            "lwa": self._lwa, "createReport": self._create_report, "getReport": self._get_report,
-            "getReportDocument": self._get_report_document, "download": self._download,
+        return self._with_faults(operation, request, self._handler(operation))
+
+    def _handler(self, operation: str) -> Callable[[Request], Reply]:
+        reports_actions: dict[str, Callable[[Request], Reply]] = {
+            "createReport": self._create_report, "getReport": self._get_report,
+            "getReportDocument": self._get_report_document,
         }
-        return self._with_faults(operation, request, handlers[operation])
+        if operation in reports_actions:
+            action = reports_actions[operation]
+            return lambda request: self._reports_call(operation, request, action)
+        return {"lwa": self._lwa, "download": self._download}[operation]
 
     def _with_faults(self, operation: str, request: Request, handler: Callable[[Request], Reply]) -> Reply:
         """p_slow, p5xx and p429 (not for LWA), drawn the same way for every request."""
@@ -156,7 +162,15 @@ class Simulator:
         return server_error(status)
 
     def _lwa(self, request: Request) -> Reply:
-        return self.lwa.exchange(request.form(), request.now)
+        """Form-encoded as LWA documents it; a JSON object body is accepted too."""
+        form = request.form()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                data = request.json()
+            except ValueError:
+                data = None
+            form = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return self.lwa.exchange(form, request.now)
 
     def _reports_call(self, operation: str, request: Request, action: Callable[[Request], Reply]) -> Reply:
         """Access token, then the usage plan, then the operation itself."""
@@ -173,22 +187,16 @@ class Simulator:
     # -- Reports API -----------------------------------------------------------------------
 
     def _create_report(self, request: Request) -> Reply:
-        return self._reports_call("createReport", request, self._create_report_action)
-
-    def _create_report_action(self, request: Request) -> Reply:
         try:
             marketplace_id, start, end = parse_create_request(request.json(), request.now, self.max_window)
         except ValueError as exc:
-            return spapi_error(400, "InvalidInput", str(exc))
+            return invalid_input(str(exc))
         fatal = self._dice.roll(self.faults.p_fatal)
         report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal)
         return json_reply(202, {"reportId": report.report_id}).with_meta(
             marketplace_id=marketplace_id, fault="p_fatal" if fatal else None)
 
     def _get_report(self, request: Request) -> Reply:
-        return self._reports_call("getReport", request, self._get_report_action)
-
-    def _get_report_action(self, request: Request) -> Reply:
         report = self.reports.reports.get(request.params["id"])
         if report is None:
             return spapi_error(404, "NotFound", f"Report {request.params['id']} not found.")
@@ -197,9 +205,6 @@ class Simulator:
         return json_reply(200, data).with_meta(marketplace_id=report.marketplace_id, fault=fault)
 
     def _get_report_document(self, request: Request) -> Reply:
-        return self._reports_call("getReportDocument", request, self._get_report_document_action)
-
-    def _get_report_document_action(self, request: Request) -> Reply:
         document = self.reports.documents.get(request.params["id"])
         if document is None:
             return spapi_error(404, "NotFound", f"Report document {request.params['id']} not found.")

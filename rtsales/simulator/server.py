@@ -110,7 +110,8 @@ class BackgroundServer:
     def __init__(self, model: Simulator, host: str = "127.0.0.1", port: int = 0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.server = SimulatorServer(model, host, port, sleep)
-        self._thread = threading.Thread(target=self.server.serve_forever, name="rtsales-simulator", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="rtsales-simulator", daemon=True)
 
     def __enter__(self) -> SimulatorServer:
         self._thread.start()
