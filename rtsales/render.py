@@ -96,3 +96,14 @@ def sync_result(result: Any) -> None:
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {_hhmm(result.cooldown_until)})")
+
+
+def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,
+                    refresh_token: str) -> None:
+    """What `rtsales simulator serve` prints once it listens: the settings that point at it."""
+    info(f"SP-API simulator listening on {base_url}. Point rtsales at it with:")
+    for name, value in (("SPAPI_ENDPOINT", base_url), ("LWA_TOKEN_URL", lwa_token_url),
+                        ("LWA_CLIENT_ID", client_id), ("LWA_CLIENT_SECRET", client_secret),
+                        ("LWA_REFRESH_TOKEN", refresh_token)):
+        info(f"  {name}={value}")
+    info("Press Ctrl-C to stop.")

@@ -1,0 +1,170 @@
+"""Reports and their documents: lifecycle in simulated time and document contents.
+
+A report is IN_QUEUE when created, IN_PROGRESS after `queue_seconds`, and reaches
+its end state `processing_seconds` after creation. The end state is worked out
+lazily, but always as of that instant: the document holds the numbers as they
+stood then (`SalesTruth.observed(..., at=done_at)`), however late it is polled.
+A window without any row ends CANCELLED; a report marked fatal ends FATAL with an
+error document.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from rtsales.clock import HOUR, hours_between, iso, parse_instant
+from rtsales.marketplaces import lookup
+from rtsales.simulator.truth import SalesTruth
+
+REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
+
+
+@dataclass(frozen=True)
+class Document:
+    document_id: str
+    report_id: str
+    marketplace_id: str
+    content: bytes  # gzip-compressed JSON
+
+
+@dataclass
+class Report:
+    report_id: str
+    marketplace_id: str
+    start: datetime
+    end: datetime
+    created: datetime
+    fatal: bool
+    outcome: str | None = None  # DONE, CANCELLED or FATAL once evaluated
+    document_id: str | None = None
+
+
+def sales_document(truth: SalesTruth, marketplace_id: str, start: datetime, end: datetime,
+                   at: datetime) -> dict[str, Any]:
+    """The report document (vendorRealTimeSalesReport.json) for [start, end) as seen at `at`."""
+    market = lookup(marketplace_id)
+    rows: list[dict[str, Any]] = []
+    for hour in hours_between(start, end):
+        if hour + HOUR > end:
+            break
+        for asin, sales in sorted(truth.observed(marketplace_id, hour, at).items()):
+            rows.append({"startTime": iso(hour), "endTime": iso(hour + HOUR), "asin": asin,
+                         "orderedUnits": sales.units, "orderedRevenue": sales.revenue_cents / 100})
+    return {
+        "reportSpecification": {
+            "reportType": REPORT_TYPE, "dataStartTime": iso(start), "dataEndTime": iso(end),
+            "marketplaceIds": [marketplace_id],
+            "reportOptions": {"currencyCode": market.currency if market else "USD"},
+        },
+        "reportData": rows,
+    }
+
+
+def gzip_json(data: Any) -> bytes:
+    return gzip.compress(json.dumps(data).encode("utf-8"), mtime=0)
+
+
+class ReportBook:
+    """All reports and documents the simulator has made (callers hold the model's lock)."""
+
+    def __init__(self, truth: SalesTruth, queue_seconds: float = 30, processing_seconds: float = 90) -> None:
+        if not 0 <= queue_seconds <= processing_seconds:
+            raise ValueError("need 0 <= queue_seconds <= processing_seconds")
+        self.truth = truth
+        self.queue = timedelta(seconds=queue_seconds)
+        self.processing = timedelta(seconds=processing_seconds)
+        self.reports: dict[str, Report] = {}
+        self.documents: dict[str, Document] = {}
+        self._report_ids = itertools.count(50_000_000_001)
+        self._document_ids = itertools.count(1)
+
+    def create(self, marketplace_id: str, start: datetime, end: datetime, now: datetime, *,
+               fatal: bool = False) -> Report:
+        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal)
+        self.reports[report.report_id] = report
+        return report
+
+    def status(self, report: Report, now: datetime) -> str:
+        if now < report.created + self.queue:
+            return "IN_QUEUE"
+        if now < report.created + self.processing:
+            return "IN_PROGRESS"
+        return self._finish(report)
+
+    def _finish(self, report: Report) -> str:
+        """Fix the end state and document as of created + processing_seconds (once)."""
+        if report.outcome is not None:
+            return report.outcome
+        done_at = report.created + self.processing
+        if report.fatal:
+            report.outcome = "FATAL"
+            details = f"Report {report.report_id} failed: simulated internal processing error."
+            report.document_id = self._store(report, gzip_json({"errorDetails": details}))
+            return report.outcome
+        document = sales_document(self.truth, report.marketplace_id, report.start, report.end, done_at)
+        if not document["reportData"]:
+            report.outcome = "CANCELLED"
+        else:
+            report.outcome = "DONE"
+            report.document_id = self._store(report, gzip_json(document))
+        return report.outcome
+
+    def _store(self, report: Report, content: bytes) -> str:
+        document_id = f"amzn1.spdoc.1.4.sim.{report.report_id}.T{next(self._document_ids)}"
+        self.documents[document_id] = Document(document_id, report.report_id, report.marketplace_id, content)
+        return document_id
+
+    def describe(self, report: Report, now: datetime) -> dict[str, Any]:
+        """The Report object of the Reports API model."""
+        status = self.status(report, now)
+        data: dict[str, Any] = {
+            "reportId": report.report_id, "reportType": REPORT_TYPE,
+            "dataStartTime": iso(report.start), "dataEndTime": iso(report.end),
+            "marketplaceIds": [report.marketplace_id], "createdTime": iso(report.created),
+            "processingStatus": status,
+        }
+        if status != "IN_QUEUE":
+            data["processingStartTime"] = iso(report.created + self.queue)
+        if report.outcome is not None:
+            data["processingEndTime"] = iso(report.created + self.processing)
+        if report.document_id is not None:
+            data["reportDocumentId"] = report.document_id
+        return data
+
+
+def parse_create_request(data: Any, now: datetime, max_window: timedelta) -> tuple[str, datetime, datetime]:
+    """Validate a createReport body; returns (marketplace_id, start, end) or raises ValueError."""
+    if not isinstance(data, dict):
+        raise ValueError("The request body must be a JSON object.")
+    if data.get("reportType") != REPORT_TYPE:
+        raise ValueError(f"Invalid reportType {data.get('reportType')!r}; this simulator only makes {REPORT_TYPE}.")
+    marketplace_ids = data.get("marketplaceIds")
+    if not isinstance(marketplace_ids, list) or len(marketplace_ids) != 1:
+        raise ValueError("marketplaceIds must contain exactly one marketplace ID for this report type.")
+    if not isinstance(marketplace_ids[0], str) or lookup(marketplace_ids[0]) is None:
+        raise ValueError(f"Invalid marketplace ID {marketplace_ids[0]!r}.")
+    start = _instant(data, "dataStartTime")
+    end = _instant(data, "dataEndTime")
+    if start >= end:
+        raise ValueError("dataStartTime must be before dataEndTime.")
+    if end > now:
+        raise ValueError(f"dataEndTime {iso(end)} is in the future (now is {iso(now)}).")
+    if end - start > max_window:
+        hours = max_window.total_seconds() / 3600
+        raise ValueError(f"The date range between dataStartTime and dataEndTime cannot exceed {hours:g} hours.")
+    return marketplace_ids[0], start, end
+
+
+def _instant(data: dict[str, Any], name: str) -> datetime:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is required for this report type.")
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 date-time with a time zone.") from None
