@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rtsales --help
-	$(BIN)/rtsales --db demo.db status
+	$(BIN)/rtsales demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

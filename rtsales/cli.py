@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, render
-from rtsales.commands import simulator, status, sync
+from rtsales.commands import demo, simulator, status, sync
 from rtsales.errors import ExitCode, RtsalesError
 
 
@@ -78,6 +78,7 @@ def root(
 
 app.command("status")(status.status)
 app.command("sync")(sync.sync)
+app.command("demo")(demo.demo)
 app.add_typer(simulator.app, name="simulator")
 
 

@@ -21,7 +21,7 @@ from rtsales.clock import Clock, iso
 from rtsales.config import Settings
 from rtsales.errors import LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, Window, claimable, coalesce, in_flight, ledger_counts, newest_wanted_hour,
-                            seed, transition, window_of)
+                            seed, split, transition, window_of)
 from rtsales.quota import SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, start_cooldown
 from rtsales.spapi.client import SpApiClient
 from rtsales.store import transaction
@@ -87,11 +87,10 @@ class SyncRun:
             self._work(worker)
         except SpApiQuotaError as exc:
             self._on_quota(exc)
-        finally:
-            self.result.calls = dict(client.calls)
-            client.close()
-            self._save_caps(worker.learned_caps)
-            self._release_all()
+        except (Exception, KeyboardInterrupt):
+            self._wind_down(client, worker)
+            raise
+        self._wind_down(client, worker)
         if not self.result.quota_hit and self.result.calls:
             record_success(self.db, SPAPI)
         return self._finish()
@@ -137,7 +136,12 @@ class SyncRun:
                 if not queues[mp] or not self._refresh(mp):
                     queues.pop(mp)
                     continue
-                worker.create(queues[mp].pop(0), self.leased[mp].tally)
+                window = queues[mp].pop(0)
+                cap = worker.learned_caps.get(mp, window.hours)
+                if window.hours > cap:  # learned during this run: never send a size Amazon refused
+                    queues[mp][:0] = split(window, cap)
+                    continue
+                worker.create(window, self.leased[mp].tally)
 
     def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
         cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
@@ -195,6 +199,14 @@ class SyncRun:
             self.leased.pop(mp).state = "lock_lost"
             return False
         return True
+
+    def _wind_down(self, client: SpApiClient, worker: WindowWorker) -> None:
+        # Deliberately not in a `finally`: a killed process runs no cleanup either, and
+        # the ledger must not depend on it (tests simulate kills with a BaseException).
+        self.result.calls = dict(client.calls)
+        client.close()
+        self._save_caps(worker.learned_caps)
+        self._release_all()
 
     def _release_all(self) -> None:
         for mp in list(self.leased):

@@ -131,6 +131,16 @@ def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_ho
     return windows
 
 
+def split(window: Window, cap: int) -> list[Window]:
+    """`window` cut into pieces of at most `cap` hours, newest first (the order work is done in)."""
+    pieces, end = [], window.end
+    while end > window.start:
+        start = max(window.start, end - cap * HOUR)
+        pieces.append(Window(window.marketplace_id, start, int((end - start) / HOUR)))
+        end = start
+    return pieces
+
+
 def claim(conn: sqlite3.Connection, window: Window, now: datetime) -> None:
     """Move a window's claimable hours to REQUESTED (no report yet), guarded per source state."""
     keys = window.keys()

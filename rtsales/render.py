@@ -107,3 +107,27 @@ def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_se
                         ("LWA_REFRESH_TOKEN", refresh_token)):
         info(f"  {name}={value}")
     info("Press Ctrl-C to stop.")
+
+
+def demo_cycle(number: int, result: Any) -> None:
+    """One line for each demo cron run worth seeing, and a heartbeat every six simulated hours."""
+    created = sum(m.tally.reports_created for m in result.marketplaces)
+    applied = sum(m.tally.hours_applied for m in result.marketplaces)
+    stamp = result.started_at[:16].replace("T", " ")
+    if result.quota_hit:
+        console.print(f"{stamp}  [red]429 from SP-API[/]: every call stops; cooldown until "
+                      f"{_hhmm(result.cooldown_until)}")
+    elif result.skipped == "cooldown":
+        console.print(f"{stamp}  [yellow]skipped[/] (exit 75): cooling down until {_hhmm(result.cooldown_until)}")
+    elif created > 2 or applied > 2 or result.audits:
+        audits = f"; {len(result.audits)} daily audit(s) re-opened recent hours" if result.audits else ""
+        console.print(f"{stamp}  {created} report(s) requested, {applied} hour(s) applied{audits}")
+    elif number % 24 == 0:
+        done = sum(m.ledger.get("APPLIED", 0) for m in result.marketplaces)
+        console.print(f"{stamp}  [dim]steady: one report per new hour; {done} hours applied so far[/]")
+
+
+def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
+    parts = [f"{op} {sum(by_status.values())}" for op, by_status in sorted(calls.items())]
+    throttled = sum(by_status.get("429", 0) for by_status in calls.values())
+    info(f"{cycles} cron runs; simulator saw: {', '.join(parts)}; 429 answers: {throttled} (all injected)")

@@ -59,7 +59,7 @@ class WindowWorker:
         except SpApiError as exc:
             self._create_failed(window, exc, tally)
             return None
-        except BaseException:
+        except (Exception, KeyboardInterrupt):
             self._release(window)
             raise
         with transaction(self.db) as conn:

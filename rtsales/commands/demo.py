@@ -1,0 +1,28 @@
+"""`rtsales demo`: the real sync path against the built-in simulator, days of cron in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def demo(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(min=1, max=14, help="Simulated days of 15-minute cron runs.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated sales and faults.")] = 7,
+) -> None:
+    """Watch rtsales fill its ledger from the simulator, hit a quota cooldown and recover."""
+    from rtsales import render
+    from rtsales.clock import floor_hour
+    from rtsales.simcron import run_demo
+    from rtsales.status import collect_status
+
+    app = ctx.obj
+    db_path = app.settings.db_path if ctx.find_root().params.get("db") else Path("demo.db")
+    end = floor_hour(app.clock.now())
+    render.info(f"Simulating {days} days of cron (every 15 minutes) into {db_path} ...")
+    cron = run_demo(db_path, end, days, seed, render.demo_cycle)
+    render.demo_summary(cron.sim.log.counts(), len(cron.results))
+    render.status(collect_status(cron.db, cron.settings, cron.clock.now()))

@@ -1,0 +1,112 @@
+"""`rtsales sync` end to end against the simulator, time advanced per cron cycle."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import timedelta
+
+from rtsales.simcron import SimulatedCron
+from rtsales.simulator import Faults
+from tests.e2e.conftest import CA, START, US
+
+
+def _ledger(cron: SimulatedCron, mp: str = US) -> dict[str, int]:
+    return dict(cron.db.conn.execute("SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger "
+                                     "WHERE marketplace_id = ? GROUP BY status", [mp]).fetchall())
+
+
+def test_seven_day_gap_two_marketplaces_minimum_reports_no_429(cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US, CA))
+    c.cycle()
+    c.cycle()
+    hours = _ledger(c, US)["APPLIED"]
+    assert hours == 166 and _ledger(c, CA) == {"APPLIED": 166}
+    assert c.sim.log.count("createReport") == 2 * math.ceil(hours / 24)
+    assert c.sim.log.count(status=429) == 0
+    assert c.mismatches(US, START - timedelta(hours=4)) == []
+    assert c.mismatches(CA, START - timedelta(hours=4)) == []
+
+
+def test_more_windows_than_burst_spread_over_runs_without_429(cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US, CA, "A1AM78C64UM0Y8"))  # 21 windows > createReport burst of 15
+    first = c.cycle()
+    assert c.sim.log.count("createReport") == 15 and "createReport" in first.out_of_tokens
+    assert c.clock.slept == []  # a frozen clock never waits for a refill
+    c.settle(20)
+    newer = sum(sum(_ledger(c, mp).values()) - 166 for mp in (US, CA, "A1AM78C64UM0Y8"))
+    assert c.sim.log.count("createReport", 202) == 21 + newer  # each later hour: one report of its own
+    assert c.sim.log.count(status=429) == 0
+    assert c.pending() == 0
+
+
+def test_steady_state_one_report_per_new_hour(cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US,), settings={"ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": "false"})
+    c.settle(10)
+    before = c.sim.log.count("createReport")
+    for _ in range(4 * 6):  # six hours of cron
+        c.cycle()
+    assert c.sim.log.count("createReport") - before == 6
+    assert c.sim.log.count(status=429) == 0
+    assert c.pending() <= 1  # at most the newest hour in flight
+
+
+def test_cancelled_window_is_applied_as_zero_rows(cron: Callable[..., SimulatedCron]) -> None:
+    from rtsales.simulator import Simulator
+    from tests.conftest import at
+    quiet = (at("2026-03-03T00:00:00Z"), at("2026-03-11T00:00:00Z"))
+    c = cron((US,), simulator=Simulator(seed=3, quiet_windows=[quiet]))
+    c.cycle()
+    c.cycle()
+    assert _ledger(c) == {"APPLIED": 166}
+    assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0] == 0
+    assert c.sim.log.count("getReportDocument") == 0
+
+
+def test_fatal_window_is_split_and_retried_later(cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US,), faults=Faults(p_fatal=1.0))
+    c.cycle()
+    c.sim.set_faults(Faults())
+    c.cycle()
+    failed = c.db.conn.execute("SELECT DISTINCT window_cap, last_error FROM vendor_rt_sales_hour_ledger "
+                               "WHERE status = 'FAILED'").fetchall()
+    assert failed and all("FATAL" in error for _, error in failed)
+    assert {cap for cap, _ in failed} <= {12, 11}  # halves of 24- and 22-hour windows
+    creates = c.sim.log.count("createReport")
+    c.settle(40)
+    assert c.pending() == 0
+    assert c.sim.log.count("createReport") - creates >= 2 * 7  # every window came back as halves
+    assert c.mismatches(US, START - timedelta(hours=4)) == []
+
+
+def test_too_large_window_is_split_and_remembered(cron: Callable[..., SimulatedCron]) -> None:
+    from rtsales.simulator import Simulator
+    c = cron((US,), simulator=Simulator(seed=1, max_window_hours=12))
+    c.settle(10)
+    assert c.pending() == 0
+    assert c.db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?",
+                             [f"max_window_hours:{US}"]).fetchone()[0] == "12"
+    rejected = c.sim.log.count("createReport", 400)
+    assert rejected == 1  # the rest of that run's windows were split before sending
+    c.db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING'")
+    c.cycle()
+    assert c.sim.log.count("createReport", 400) == rejected  # learned: no more oversized windows
+
+
+def test_late_revisions_and_vanished_asins_fixed_by_daily_audit(cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US,))
+    c.cycle()
+    c.cycle()
+    recent = [k for (k,) in c.db.conn.execute("SELECT hour_utc FROM vendor_rt_sales_hour_ledger "
+                                              "ORDER BY hour_utc DESC LIMIT 6")]
+    stale = [k for k in recent if c.stored(US, k) != c.truth(US, k)]
+    assert stale, "the simulator should have revised at least one recent hour"
+    vanished = {(k, a) for k in stale for a in c.stored(US, k) if a not in c.truth(US, k)}
+    for _ in range(4 * 26):  # a bit more than a day of cron
+        c.cycle()
+    assert all(c.stored(US, k) == c.truth(US, k) for k in stale)
+    assert all(asin not in c.stored(US, k) for k, asin in vanished)
+    audits = c.db.conn.execute("SELECT kind, hours, hours_changed, finished_at FROM vendor_rt_sales_audit_runs "
+                               "WHERE hours > 0").fetchall()
+    assert audits and audits[0][0] == "daily" and audits[0][2] >= len(stale) and audits[0][3]
+    assert c.sim.log.count(status=429) == 0
