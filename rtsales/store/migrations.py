@@ -73,7 +73,31 @@ def _m001_core(conn: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_core]
+def _m002_xai(conn: sqlite3.Connection) -> None:
+    # One row per UTC day: the daily cap, tokens spent, and cache hit/miss counters.
+    conn.execute("""
+        CREATE TABLE xai_daily_usage (
+            day_utc           TEXT PRIMARY KEY,
+            calls             INTEGER NOT NULL DEFAULT 0 CHECK (calls >= 0),
+            prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens  INTEGER NOT NULL DEFAULT 0,
+            cache_hits        INTEGER NOT NULL DEFAULT 0,
+            cache_misses      INTEGER NOT NULL DEFAULT 0,
+            fallbacks         INTEGER NOT NULL DEFAULT 0,
+            updated_at        TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE xai_answer_cache (
+            cache_key  TEXT PRIMARY KEY,
+            question   TEXT NOT NULL,
+            answer     TEXT NOT NULL,
+            model      TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_xai]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
