@@ -63,3 +63,32 @@ def status(report: dict[str, Any]) -> None:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
     table(f"rtsales status at {report['now_utc']}", ["marketplace", *states], rows)
+
+
+def xai_quota(report: dict[str, Any]) -> None:
+    tokens = report["tokens_today"]
+    cooldown = report["cooldown"]
+    rows = [
+        ["calls today", f"{report['calls_today']} / {report['daily_limit']} ({report['calls_left']} left)"],
+        ["resets", f"in {report['resets_in']} ({report['resets_at_utc']})"],
+        ["tokens today", f"prompt {tokens['prompt']}, completion {tokens['completion']}, "
+                         f"reasoning {tokens['reasoning']}"],
+        ["cache", f"{report['cache_entries']} entries; today {report['cache_hits_today']} hits, "
+                  f"{report['cache_misses_today']} misses, {report['fallbacks_today']} fallbacks"],
+        ["model", report["model"]],
+        ["fallback answer", report["fallback_answer"] if report["fallback_answer"] is not None else "(none: exit 75)"],
+        ["cooldown", f"until {cooldown['until_utc']} ({cooldown['ends_in']}): {cooldown['reason']}"
+                     if cooldown else "none"],
+    ]
+    table(f"xAI quota for {report['day_utc']} (UTC)", ["quota", "value"], rows)
+
+
+def xai_answer(result: dict[str, Any]) -> None:
+    """The answer alone on stdout (scripts read it); where it came from on stderr."""
+    info(result["answer"])
+    if result["source"] == "fallback":
+        warn(f"fallback answer, xAI not asked: {result['fallback_reason']}")
+    elif result["source"] == "cache":
+        err_console.print(f"[dim]from cache ({text(result['model'])}, answered {text(result['answered_at'])})[/]")
+    else:
+        err_console.print(f"[dim]from xAI ({text(result['model'])})[/]")
