@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, render
-from rtsales.commands import demo, simulator, status, sync
+from rtsales.commands import demo, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError
 
 
@@ -80,6 +80,7 @@ app.command("status")(status.status)
 app.command("sync")(sync.sync)
 app.command("demo")(demo.demo)
 app.add_typer(simulator.app, name="simulator")
+app.add_typer(xai.app, name="xai")
 
 
 def main() -> None:

@@ -2,12 +2,13 @@
 
 The root CLI callback calls `load_settings()`; nothing reads the environment at
 import time. Validation collects every problem and reports them in one
-ConfigError (exit 78). Credentials are checked only by `require_spapi()`, so
-commands that call no API work without them.
+ConfigError (exit 78). Credentials are checked only by `require_spapi()` and
+`require_xai()`, so commands that call no API work without them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from rtsales.marketplaces import REGION_ENDPOINTS, lookup
 from rtsales.redaction import Secret
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+DEFAULT_XAI_API_URL = "https://api.x.ai/v1"
+# xAI's recommended replacement for the Grok models it retired on 2026-05-15, and its
+# cheapest current general model; override with XAI_MODEL when xAI moves on.
+DEFAULT_XAI_MODEL = "grok-4.3"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ class Settings:
     lock_ttl_minutes: int = 15
     http_timeout_seconds: float = 30.0
     max_document_mb: int = 512
+    xai_api_key: Secret | None = None
+    xai_api_url: str = DEFAULT_XAI_API_URL
+    xai_model: str = DEFAULT_XAI_MODEL
+    xai_daily_limit: int = 1000
+    xai_fallback_answer: str | None = None
     env_file: Path | None = field(default=None, compare=False)
 
     def clock(self) -> Clock:
@@ -56,16 +66,22 @@ class Settings:
 
     def require_spapi(self) -> None:
         """Raise one ConfigError naming every variable an SP-API call still needs."""
-        missing = [name for name, value in (
-            ("LWA_CLIENT_ID", self.lwa_client_id),
-            ("LWA_CLIENT_SECRET", self.lwa_client_secret),
-            ("LWA_REFRESH_TOKEN", self.lwa_refresh_token),
-            ("MARKETPLACE_IDS", self.marketplace_ids),
-        ) if not value]
+        self._require(("LWA_CLIENT_ID", self.lwa_client_id),
+                      ("LWA_CLIENT_SECRET", self.lwa_client_secret),
+                      ("LWA_REFRESH_TOKEN", self.lwa_refresh_token),
+                      ("MARKETPLACE_IDS", self.marketplace_ids))
+
+    def require_xai(self) -> None:
+        """Raise a ConfigError when an xAI call cannot be made for want of a key."""
+        self._require(("XAI_API_KEY", self.xai_api_key))
+
+    def _require(self, *pairs: tuple[str, object]) -> None:
+        missing = [name for name, value in pairs if not value]
         if missing:
             raise ConfigError(
                 f"missing configuration: {', '.join(missing)}",
-                hint=f"set them in the environment or in {self.env_file or '.env'} (see .env.example)",
+                hint=f"set {'it' if len(missing) == 1 else 'them'} in the environment or in "
+                     f"{self.env_file or '.env'} (see .env.example)",
             )
 
 
@@ -101,6 +117,27 @@ def _url(text: str) -> str:
     return text.rstrip("/")
 
 
+def is_http_loopback(url: str) -> bool:
+    """A plain-http URL on this machine (simulators, test servers)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _key_safe_url(text: str) -> str:
+    # The bearer key travels with every request: plain http only where it cannot leave the host.
+    url = _url(text)
+    if url.startswith("http://") and not is_http_loopback(url):
+        raise ValueError("must be https (plain http only for a loopback address)")
+    return url
+
+
 # env name -> (Settings field, parser). Credentials and marketplaces are handled apart.
 _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RTSALES_DB": ("db_path", Path),
@@ -118,6 +155,10 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _positive_int),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
     "MAX_DOCUMENT_MB": ("max_document_mb", _positive_int),
+    "XAI_API_URL": ("xai_api_url", _key_safe_url),
+    "XAI_MODEL": ("xai_model", str),
+    "XAI_DAILY_LIMIT": ("xai_daily_limit", _positive_int),
+    "XAI_FALLBACK_ANSWER": ("xai_fallback_answer", str),
 }
 
 
@@ -192,7 +233,8 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
     ids = _marketplaces(env, problems)
     values.update(marketplace_ids=ids, spapi_endpoint=_endpoint(env, ids, problems))
     values["lwa_client_id"] = env.get("LWA_CLIENT_ID")
-    for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token")):
+    for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token"),
+                       ("XAI_API_KEY", "xai_api_key")):
         values[attr] = Secret(env[name]) if name in env else None
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems),
@@ -205,5 +247,5 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
 def setting_names() -> list[str]:
     """Every environment variable rtsales reads (documented in .env.example)."""
     return ["LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "LWA_REFRESH_TOKEN", "MARKETPLACE_IDS",
-            "MARKETPLACE_ID", "SPAPI_ENDPOINT", *_SIMPLE]
+            "MARKETPLACE_ID", "SPAPI_ENDPOINT", "XAI_API_KEY", *_SIMPLE]
 

@@ -91,3 +91,33 @@ class AuthError(SpApiError):
 
 class ReportParseError(RtsalesError):
     """A report document is not what Amazon's schema promises."""
+
+
+class XaiError(RtsalesError):
+    """xAI answered with an error we do not retry, or could not be reached.
+
+    `may_have_cost` says whether xAI may have billed the request; when it is
+    false the caller gives the taken daily call back.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, may_have_cost: bool = False,
+                 hint: str | None = None, exit_code: ExitCode | None = None):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.status = status
+        self.may_have_cost = may_have_cost
+
+
+class XaiAuthError(XaiError):
+    """xAI rejected XAI_API_KEY (bad key, no permission, blocked team)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class XaiCreditsExhaustedError(XaiError):
+    """The xAI team's credits or spending limit are used up: not retried, starts a cooldown."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class XaiQuotaExhaustedError(TempFailError):
+    """Our own XAI_DAILY_LIMIT is reached and no fallback answer is configured."""

@@ -105,7 +105,8 @@ def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_se
     for name, value in (("SPAPI_ENDPOINT", base_url), ("LWA_TOKEN_URL", lwa_token_url),
                         ("LWA_CLIENT_ID", client_id), ("LWA_CLIENT_SECRET", client_secret),
                         ("LWA_REFRESH_TOKEN", refresh_token)):
-        info(f"  {name}={value}")
+        # The simulator's fixed credentials are public and must be copied, so no redaction here.
+        console.print(escape(f"  {name}={value}"), soft_wrap=True)
     info("Press Ctrl-C to stop.")
 
 
@@ -131,3 +132,31 @@ def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
     parts = [f"{op} {sum(by_status.values())}" for op, by_status in sorted(calls.items())]
     throttled = sum(by_status.get("429", 0) for by_status in calls.values())
     info(f"{cycles} cron runs; simulator saw: {', '.join(parts)}; 429 answers: {throttled} (all injected)")
+
+def xai_quota(report: dict[str, Any]) -> None:
+    tokens = report["tokens_today"]
+    cooldown = report["cooldown"]
+    rows = [
+        ["calls today", f"{report['calls_today']} / {report['daily_limit']} ({report['calls_left']} left)"],
+        ["resets", f"in {report['resets_in']} ({report['resets_at_utc']})"],
+        ["tokens today", f"prompt {tokens['prompt']}, completion {tokens['completion']}, "
+                         f"reasoning {tokens['reasoning']}"],
+        ["cache", f"{report['cache_entries']} entries; today {report['cache_hits_today']} hits, "
+                  f"{report['cache_misses_today']} misses, {report['fallbacks_today']} fallbacks"],
+        ["model", report["model"]],
+        ["fallback answer", report["fallback_answer"] if report["fallback_answer"] is not None else "(none: exit 75)"],
+        ["cooldown", f"until {cooldown['until_utc']} ({cooldown['ends_in']}): {cooldown['reason']}"
+                     if cooldown else "none"],
+    ]
+    table(f"xAI quota for {report['day_utc']} (UTC)", ["quota", "value"], rows)
+
+
+def xai_answer(result: dict[str, Any]) -> None:
+    """The answer alone on stdout (scripts read it); where it came from on stderr."""
+    info(result["answer"])
+    if result["source"] == "fallback":
+        warn(f"fallback answer, xAI not asked: {result['fallback_reason']}")
+    elif result["source"] == "cache":
+        err_console.print(f"[dim]from cache ({text(result['model'])}, answered {text(result['answered_at'])})[/]")
+    else:
+        err_console.print(f"[dim]from xAI ({text(result['model'])})[/]")

@@ -120,7 +120,7 @@ def run_demo(db_path: Path, end: datetime, days: int, seed: int,
     # Outside traffic eats the quota on cycles that have SP-API work (a new hour is due
     # at :30): once, then again on the first call after the cooldown, which doubles it.
     first = next(n for n in range(cycles // 3, cycles) if (start + n * CRON_INTERVAL).minute == 30)
-    storms = {first, first + 4}
+    storms = {first, first + 2}
     for number in range(cycles):
         cron.sim.set_faults(Faults(p429=1.0) if number in storms else Faults())
         on_cycle(number, cron.cycle())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,8 @@ def demo(
     from rtsales.status import collect_status
 
     app = ctx.obj
+    if not app.verbose:  # the demo narrates 429s itself; the engine's warnings would repeat them
+        logging.getLogger("rtsales").setLevel(logging.ERROR)
     db_path = app.settings.db_path if ctx.find_root().params.get("db") else Path("demo.db")
     end = floor_hour(app.clock.now())
     render.info(f"Simulating {days} days of cron (every 15 minutes) into {db_path} ...")

@@ -8,7 +8,6 @@ raise SpApiError with Amazon's ErrorList code and message.
 
 from __future__ import annotations
 
-import ipaddress
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rtsales.clock import Clock, iso
-from rtsales.config import Settings
+from rtsales.config import Settings, is_http_loopback
 from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
 from rtsales.spapi.auth import LwaAuth
@@ -58,7 +57,7 @@ class SpApiClient:
         self._http = build_client(settings.http_timeout_seconds, transport)
         self._auth = LwaAuth(settings, self._http, clock)
         self._max_bytes = settings.max_document_mb * 1024 * 1024
-        self._allow_http = _is_http_loopback(self._endpoint)
+        self._allow_http = is_http_loopback(self._endpoint)
         self._pacer = pacer
         self.calls: dict[str, int] = {}
 
@@ -146,7 +145,7 @@ class SpApiClient:
 
     def _check_document_url(self, url: str) -> None:
         scheme = urlsplit(url).scheme
-        if scheme == "https" or (scheme == "http" and self._allow_http and _is_http_loopback(url)):
+        if scheme == "https" or (scheme == "http" and self._allow_http and is_http_loopback(url)):
             return
         raise SpApiError("download: refusing a document URL that is not https",
                          code="InsecureUrl", hint="only a plain-http loopback SPAPI_ENDPOINT (the simulator) allows http")
@@ -186,18 +185,6 @@ def gunzip(raw: bytes, limit: int) -> bytes:
     if not inflater.eof:
         raise ReportParseError("document gzip stream is truncated", hint="the download was cut short; it will be retried")
     return out
-
-
-def _is_http_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def _errors(response: httpx.Response) -> list[dict[str, Any]]:

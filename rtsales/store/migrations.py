@@ -103,7 +103,31 @@ def _m002_engine(conn: sqlite3.Connection) -> None:
                  "(marketplace_id, kind, started_at)")
 
 
-MIGRATIONS: list[Migration] = [_m001_core, _m002_engine]
+def _m003_xai(conn: sqlite3.Connection) -> None:
+    # One row per UTC day: the daily cap, tokens spent, and cache hit/miss counters.
+    conn.execute("""
+        CREATE TABLE xai_daily_usage (
+            day_utc           TEXT PRIMARY KEY,
+            calls             INTEGER NOT NULL DEFAULT 0 CHECK (calls >= 0),
+            prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens  INTEGER NOT NULL DEFAULT 0,
+            cache_hits        INTEGER NOT NULL DEFAULT 0,
+            cache_misses      INTEGER NOT NULL DEFAULT 0,
+            fallbacks         INTEGER NOT NULL DEFAULT 0,
+            updated_at        TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE xai_answer_cache (
+            cache_key  TEXT PRIMARY KEY,
+            question   TEXT NOT NULL,
+            answer     TEXT NOT NULL,
+            model      TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
