@@ -94,14 +94,16 @@ def test_too_large_window_is_split_and_remembered(cron: Callable[..., SimulatedC
 
 
 def test_late_revisions_and_vanished_asins_fixed_by_daily_audit(cron: Callable[..., SimulatedCron]) -> None:
-    c = cron((US,))
+    from rtsales.simulator import Simulator
+    c = cron((US,), simulator=Simulator(seed=0, revision_hours=12))  # many hours still unsettled when fetched
     c.cycle()
     c.cycle()
     recent = [k for (k,) in c.db.conn.execute("SELECT hour_utc FROM vendor_rt_sales_hour_ledger "
-                                              "ORDER BY hour_utc DESC LIMIT 6")]
+                                              "ORDER BY hour_utc DESC LIMIT 12")]
     stale = [k for k in recent if c.stored(US, k) != c.truth(US, k)]
     assert stale, "the simulator should have revised at least one recent hour"
     vanished = {(k, a) for k in stale for a in c.stored(US, k) if a not in c.truth(US, k)}
+    assert vanished, "at least one ASIN seen early must vanish from the final numbers"
     for _ in range(4 * 26):  # a bit more than a day of cron
         c.cycle()
     assert all(c.stored(US, k) == c.truth(US, k) for k in stale)
