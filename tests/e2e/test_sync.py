@@ -112,3 +112,17 @@ def test_late_revisions_and_vanished_asins_fixed_by_daily_audit(cron: Callable[.
                                "WHERE hours > 0").fetchall()
     assert audits and audits[0][0] == "daily" and audits[0][2] >= len(stale) and audits[0][3]
     assert c.sim.log.count(status=429) == 0
+
+
+def test_report_gone_from_amazon_is_requested_again(cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US,))
+    c.cycle()
+    c.db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET report_id = '99999999999' "
+                      "WHERE hour_utc = (SELECT MAX(hour_utc) FROM vendor_rt_sales_hour_ledger)")
+    c.db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET report_id = '99999999999' WHERE report_id = "
+                      "(SELECT report_id FROM vendor_rt_sales_hour_ledger WHERE report_id != '99999999999' "
+                      "ORDER BY hour_utc DESC LIMIT 1)")
+    c.cycle()  # getReport 404 -> those hours go back to MISSING and are requested again
+    assert c.sim.log.count("getReport", 404) == 1
+    c.settle(5)
+    assert c.pending() == 0 and c.mismatches(US, START - timedelta(hours=4)) == []
