@@ -2,8 +2,8 @@
 
 The root CLI callback calls `load_settings()`; nothing reads the environment at
 import time. Validation collects every problem and reports them in one
-ConfigError (exit 78). Credentials are checked only by `require_spapi()`, so
-commands that call no API work without them.
+ConfigError (exit 78). Credentials are checked only by `require_spapi()` and
+`require_keepa()`, so commands that call no API work without them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from rtsales.marketplaces import REGION_ENDPOINTS, lookup
 from rtsales.redaction import Secret
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+DEFAULT_KEEPA_API_URL = "https://api.keepa.com"
+KEEPA_POLICIES = ("controlled-deficit", "strict")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class Settings:
     lock_ttl_minutes: int = 15
     http_timeout_seconds: float = 30.0
     max_document_mb: int = 512
+    keepa_api_key: Secret | None = None
+    keepa_api_url: str = DEFAULT_KEEPA_API_URL
+    keepa_policy: str = "controlled-deficit"
+    keepa_deficit_threshold: int = 50
+    keepa_strict_min_balance: int = 10
+    keepa_strict_safety_buffer: int = 20
+    keepa_max_wait_minutes: int = 15
     env_file: Path | None = field(default=None, compare=False)
 
     def clock(self) -> Clock:
@@ -68,6 +77,14 @@ class Settings:
                 hint=f"set them in the environment or in {self.env_file or '.env'} (see .env.example)",
             )
 
+    def require_keepa(self) -> None:
+        """Raise a ConfigError when a Keepa call has no API key to use."""
+        if not self.keepa_api_key:
+            raise ConfigError(
+                "missing configuration: KEEPA_API_KEY",
+                hint=f"set it in the environment or in {self.env_file or '.env'} (see .env.example)",
+            )
+
 
 def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) <= 0:
@@ -83,6 +100,18 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a number above 0")
     return value
+
+
+def _whole_number(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError("must be a whole number, 0 or more")
+    return int(text)
+
+
+def _keepa_policy(text: str) -> str:
+    if text.strip().lower() not in KEEPA_POLICIES:
+        raise ValueError(f"must be one of {', '.join(KEEPA_POLICIES)}")
+    return text.strip().lower()
 
 
 def _boolean(text: str) -> bool:
@@ -118,6 +147,12 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _positive_int),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
     "MAX_DOCUMENT_MB": ("max_document_mb", _positive_int),
+    "KEEPA_API_URL": ("keepa_api_url", _url),
+    "KEEPA_POLICY": ("keepa_policy", _keepa_policy),
+    "KEEPA_DEFICIT_THRESHOLD": ("keepa_deficit_threshold", _whole_number),
+    "KEEPA_STRICT_MIN_BALANCE": ("keepa_strict_min_balance", _whole_number),
+    "KEEPA_STRICT_SAFETY_BUFFER": ("keepa_strict_safety_buffer", _whole_number),
+    "KEEPA_MAX_WAIT_MINUTES": ("keepa_max_wait_minutes", _positive_int),
 }
 
 
@@ -192,7 +227,8 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
     ids = _marketplaces(env, problems)
     values.update(marketplace_ids=ids, spapi_endpoint=_endpoint(env, ids, problems))
     values["lwa_client_id"] = env.get("LWA_CLIENT_ID")
-    for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token")):
+    for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token"),
+                       ("KEEPA_API_KEY", "keepa_api_key")):
         values[attr] = Secret(env[name]) if name in env else None
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems),
@@ -205,5 +241,5 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
 def setting_names() -> list[str]:
     """Every environment variable rtsales reads (documented in .env.example)."""
     return ["LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "LWA_REFRESH_TOKEN", "MARKETPLACE_IDS",
-            "MARKETPLACE_ID", "SPAPI_ENDPOINT", *_SIMPLE]
+            "MARKETPLACE_ID", "SPAPI_ENDPOINT", "KEEPA_API_KEY", *_SIMPLE]
 
