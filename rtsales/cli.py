@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, render
-from rtsales.commands import status
+from rtsales.commands import keepa, status
 from rtsales.errors import ExitCode, RtsalesError
 
 
@@ -77,6 +77,7 @@ def root(
 
 
 app.command("status")(status.status)
+app.add_typer(keepa.app, name="keepa")
 
 
 def main() -> None:
