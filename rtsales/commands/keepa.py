@@ -14,7 +14,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 @app.command("balance")
 def balance(
     ctx: typer.Context,
-    cost: Annotated[int, typer.Option("--cost", min=0, help="Tell whether a request of this many tokens could run now.")] = 1,
+    cost: Annotated[int, typer.Option("--cost", min=0,
+                                      help="Tell whether a request of this many tokens could run now.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Tokens left, refill, and the wait for a request of --cost (calls Keepa only on a status older than 60 s)."""
@@ -32,10 +33,14 @@ def balance(
 def products(
     ctx: typer.Context,
     asins: Annotated[list[str] | None, typer.Argument(help="ASINs to look up.", show_default=False)] = None,
-    from_sales: Annotated[bool, typer.Option("--from-sales", help="Also every ASIN in vendor_realtime_sales for the domain's marketplace.")] = False,
-    domain: Annotated[str, typer.Option("--domain", help="Keepa domain: US, UK, DE, FR, JP, CA, IT, ES, IN, MX.")] = "US",
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="Fail (exit 75) instead of waiting for tokens.")] = False,
-    buffer: Annotated[int, typer.Option("--buffer", min=0, help="Extra tokens this run leaves above the policy's threshold.")] = 0,
+    from_sales: Annotated[bool, typer.Option(
+        "--from-sales", help="Also every ASIN in vendor_realtime_sales for the domain's marketplace.")] = False,
+    domain: Annotated[str, typer.Option(
+        "--domain", help="Keepa domain: US, UK, DE, FR, JP, CA, IT, ES, IN, MX.")] = "US",
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Fail (exit 75) instead of waiting for tokens.")] = False,
+    buffer: Annotated[int, typer.Option(
+        "--buffer", min=0, help="Extra tokens this run keeps above the policy's threshold.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Fetch title and sales rank (cached 24 h; cached ASINs cost nothing) and report tokens spent."""

@@ -91,7 +91,7 @@ class TokenBudget:
             now = self._clock.now()
             cooldown = active_cooldown(self._db, API, now)
             if cooldown is not None:
-                self._sleep_until(cooldown.until, "Keepa cooldown", lambda why, c=cooldown: cooldown_error(c.until, why))
+                self._wait_for_cooldown(cooldown.until)
                 continue
             status = self.status()
             if status is None:
@@ -107,6 +107,9 @@ class TokenBudget:
         if decision.warning:
             log.warning("Keepa: %s", decision.warning)
             self.warnings.append(decision.warning)
+
+    def _wait_for_cooldown(self, until: datetime) -> None:
+        self._sleep_until(until, "Keepa cooldown", lambda why: cooldown_error(until, why))
 
     def _wait_for_tokens(self, status: TokenStatus, decision: Decision, endpoint: str, now: datetime) -> None:
         at = reached_at(status, now, decision.needed)

@@ -118,7 +118,8 @@ class KeepaClient:
             self._status_of(body)  # error answers carry the token status too
         except KeepaError:
             pass
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = body.get("error")
+        error = error if isinstance(error, dict) else {}
         detail = " ".join(str(error.get(k)) for k in ("type", "message") if error.get(k)) or "no error detail"
         auth = code in _AUTH_STATUSES
         return KeepaError(f"Keepa /{endpoint}: HTTP {code}: {detail}"[:300], status=code,

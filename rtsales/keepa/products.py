@@ -111,6 +111,27 @@ def _report(domain: KeepaDomain, wanted: list[str], cached: dict[str, CachedProd
             "cached": len(cached), "fetched": len(fetched), "products": rows}
 
 
+def _buy(db: Database, settings: Settings, clock: Clock, todo: list[str], where: KeepaDomain,
+         budget_options: dict[str, Any], transport: httpx.BaseTransport | None) -> dict[str, Any]:
+    """Fetch `todo` in batches under the `keepa` lease, caching each batch as it arrives."""
+    fetched: dict[str, CachedProduct] = {}
+    with keepa_lease(db, settings, clock, "keepa products") as heartbeat:
+        budget = TokenBudget(db, settings, clock, heartbeat=heartbeat, **budget_options)
+        client = KeepaClient(settings, clock, budget, transport)
+        try:
+            for start in range(0, len(todo), MAX_ASINS_PER_REQUEST):
+                batch = _fetch_batch(client, clock, todo[start:start + MAX_ASINS_PER_REQUEST], where)
+                save_products(db, where.domain_id, batch)
+                fetched.update((p.asin, p) for p in batch)
+                heartbeat()
+        finally:
+            client.close()
+    status = budget.status()
+    return {"fetched": fetched, "tokens_spent": client.tokens_consumed, "requests": sum(client.calls.values()),
+            "waited_seconds": budget.waited_seconds, "warnings": budget.warnings,
+            "balance": projected_balance(status, clock.now()) if status else None}
+
+
 def fetch_products(db: Database, settings: Settings, clock: Clock, asins: Sequence[str] = (), *,
                    from_sales: bool = False, domain: str = "US", wait: bool = True, caller_buffer: int = 0,
                    on_wait: WaitProgress | None = None,
@@ -123,23 +144,9 @@ def fetch_products(db: Database, settings: Settings, clock: Clock, asins: Sequen
         raise UsageError("no ASINs given", hint="name ASINs, or add --from-sales")
     cached = fresh_products(db, where.domain_id, wanted, clock.now())
     todo = [a for a in wanted if a not in cached]
-    fetched: dict[str, CachedProduct] = {}
-    report = {"tokens_spent": 0, "requests": 0, "waited_seconds": 0.0, "warnings": [], "balance": None}
+    spent: dict[str, Any] = {"fetched": {}, "tokens_spent": 0, "requests": 0, "waited_seconds": 0.0,
+                             "warnings": [], "balance": None}
     if todo:
-        with keepa_lease(db, settings, clock, "keepa products") as heartbeat:
-            budget = TokenBudget(db, settings, clock, wait=wait, caller_buffer=caller_buffer,
-                                 on_wait=on_wait, heartbeat=heartbeat)
-            client = KeepaClient(settings, clock, budget, transport)
-            try:
-                for start in range(0, len(todo), MAX_ASINS_PER_REQUEST):
-                    batch = _fetch_batch(client, clock, todo[start:start + MAX_ASINS_PER_REQUEST], where)
-                    save_products(db, where.domain_id, batch)
-                    fetched.update((p.asin, p) for p in batch)
-                    heartbeat()
-            finally:
-                client.close()
-            status = budget.status()
-            report.update(tokens_spent=client.tokens_consumed, requests=sum(client.calls.values()),
-                          waited_seconds=budget.waited_seconds, warnings=budget.warnings,
-                          balance=projected_balance(status, clock.now()) if status else None)
-    return {**_report(where, wanted, cached, fetched), **report}
+        options = {"wait": wait, "caller_buffer": caller_buffer, "on_wait": on_wait}
+        spent = _buy(db, settings, clock, todo, where, options, transport)
+    return {**_report(where, wanted, cached, spent.pop("fetched")), **spent}

@@ -102,7 +102,10 @@ def load(db: Database) -> TokenStatus | None:
     row = db.conn.execute(
         "SELECT tokens_left, refill_in_ms, refill_rate, token_flow_reduction, tokens_consumed, "
         "server_timestamp_ms, observed_at FROM keepa_token_status WHERE id = 1").fetchone()
-    return TokenStatus(*row[:6], observed_at=parse_instant(row[6])) if row else None
+    if row is None:
+        return None
+    left, refill_in, rate, reduction, consumed, server_ms, observed = row
+    return TokenStatus(left, refill_in, rate, reduction, consumed, server_ms, parse_instant(observed))
 
 
 def save(db: Database, status: TokenStatus) -> None:
