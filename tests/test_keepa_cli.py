@@ -92,7 +92,7 @@ def test_strict_refusal_exits_75_before_any_product_call(db_path: Path, httpx_mo
     seed_status(db_path, 55, age=timedelta(0))
     result = invoke(db_path, "products", *[asin(i) for i in range(80)])
     assert result.exit_code == 75  # type: ignore[attr-defined]
-    assert "(80 tokens) not sent: the request costs 80 tokens but only 55 are left" in result.stderr  # type: ignore[attr-defined]
+    assert "(cost 80) not sent: the request costs 80 tokens but only 55 are left" in result.stderr  # type: ignore[attr-defined]
     assert httpx_mock.get_requests() == []
 
 

@@ -148,7 +148,7 @@ def cooldown_error(until: datetime, why: str) -> KeepaCooldownError:
 
 def _refusal(decision: Decision, endpoint: str, why: str) -> InsufficientTokensError:
     return InsufficientTokensError(
-        f"Keepa /{endpoint} ({decision.cost} tokens) not sent: {why}",
+        f"Keepa /{endpoint} (cost {decision.cost}) not sent: {why}",
         current_balance=decision.balance, required_tokens=decision.cost, endpoint=endpoint,
         deficit=decision.deficit,
         hint="cron will try again; see `rtsales keepa balance`, or change KEEPA_POLICY and its thresholds")
