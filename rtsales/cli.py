@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, render
-from rtsales.commands import demo, simulator, status, sync, xai
+from rtsales.commands import demo, keepa, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError
 
 
@@ -81,6 +81,7 @@ app.command("sync")(sync.sync)
 app.command("demo")(demo.demo)
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(xai.app, name="xai")
+app.add_typer(keepa.app, name="keepa")
 
 
 def main() -> None:

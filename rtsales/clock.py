@@ -74,6 +74,16 @@ def iso(value: datetime) -> str:
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_duration(seconds: float) -> str:
+    """'45s', '3m 05s', '2h 10m': how long a wait is, for people."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
 def floor_hour(value: datetime) -> datetime:
     return to_utc(value).replace(minute=0, second=0, microsecond=0)
 

@@ -3,7 +3,7 @@
 The root CLI callback calls `load_settings()`; nothing reads the environment at
 import time. Validation collects every problem and reports them in one
 ConfigError (exit 78). Credentials are checked only by `require_spapi()` and
-`require_xai()`, so commands that call no API work without them.
+`require_xai()` and `require_keepa()`, so commands that call no API work without them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ DEFAULT_XAI_API_URL = "https://api.x.ai/v1"
 # xAI's recommended replacement for the Grok models it retired on 2026-05-15, and its
 # cheapest current general model; override with XAI_MODEL when xAI moves on.
 DEFAULT_XAI_MODEL = "grok-4.3"
+DEFAULT_KEEPA_API_URL = "https://api.keepa.com"
+KEEPA_POLICIES = ("controlled-deficit", "strict")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,13 @@ class Settings:
     xai_model: str = DEFAULT_XAI_MODEL
     xai_daily_limit: int = 1000
     xai_fallback_answer: str | None = None
+    keepa_api_key: Secret | None = None
+    keepa_api_url: str = DEFAULT_KEEPA_API_URL
+    keepa_policy: str = "controlled-deficit"
+    keepa_deficit_threshold: int = 50
+    keepa_strict_min_balance: int = 10
+    keepa_strict_safety_buffer: int = 20
+    keepa_max_wait_minutes: int = 15
     env_file: Path | None = field(default=None, compare=False)
 
     def clock(self) -> Clock:
@@ -84,6 +93,14 @@ class Settings:
                      f"{self.env_file or '.env'} (see .env.example)",
             )
 
+    def require_keepa(self) -> None:
+        """Raise a ConfigError when a Keepa call has no API key to use."""
+        if not self.keepa_api_key:
+            raise ConfigError(
+                "missing configuration: KEEPA_API_KEY",
+                hint=f"set it in the environment or in {self.env_file or '.env'} (see .env.example)",
+            )
+
 
 def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) <= 0:
@@ -99,6 +116,18 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a number above 0")
     return value
+
+
+def _whole_number(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError("must be a whole number, 0 or more")
+    return int(text)
+
+
+def _keepa_policy(text: str) -> str:
+    if text.strip().lower() not in KEEPA_POLICIES:
+        raise ValueError(f"must be one of {', '.join(KEEPA_POLICIES)}")
+    return text.strip().lower()
 
 
 def _boolean(text: str) -> bool:
@@ -159,6 +188,12 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "XAI_MODEL": ("xai_model", str),
     "XAI_DAILY_LIMIT": ("xai_daily_limit", _positive_int),
     "XAI_FALLBACK_ANSWER": ("xai_fallback_answer", str),
+    "KEEPA_API_URL": ("keepa_api_url", _url),
+    "KEEPA_POLICY": ("keepa_policy", _keepa_policy),
+    "KEEPA_DEFICIT_THRESHOLD": ("keepa_deficit_threshold", _whole_number),
+    "KEEPA_STRICT_MIN_BALANCE": ("keepa_strict_min_balance", _whole_number),
+    "KEEPA_STRICT_SAFETY_BUFFER": ("keepa_strict_safety_buffer", _whole_number),
+    "KEEPA_MAX_WAIT_MINUTES": ("keepa_max_wait_minutes", _positive_int),
 }
 
 
@@ -234,7 +269,7 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
     values.update(marketplace_ids=ids, spapi_endpoint=_endpoint(env, ids, problems))
     values["lwa_client_id"] = env.get("LWA_CLIENT_ID")
     for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token"),
-                       ("XAI_API_KEY", "xai_api_key")):
+                       ("XAI_API_KEY", "xai_api_key"), ("KEEPA_API_KEY", "keepa_api_key")):
         values[attr] = Secret(env[name]) if name in env else None
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems),
@@ -247,5 +282,5 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
 def setting_names() -> list[str]:
     """Every environment variable rtsales reads (documented in .env.example)."""
     return ["LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "LWA_REFRESH_TOKEN", "MARKETPLACE_IDS",
-            "MARKETPLACE_ID", "SPAPI_ENDPOINT", "XAI_API_KEY", *_SIMPLE]
+            "MARKETPLACE_ID", "SPAPI_ENDPOINT", "XAI_API_KEY", "KEEPA_API_KEY", *_SIMPLE]
 

@@ -61,6 +61,26 @@ class LockBusyError(TempFailError):
     """Another live process holds the worker lock."""
 
 
+class KeepaCooldownError(CooldownActiveError):
+    """Keepa said NOT_ENOUGH_TOKEN; no Keepa call until the projected balance is positive."""
+
+    def __init__(self, message: str, *, until: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.until = until
+
+
+class InsufficientTokensError(TempFailError):
+    """The token policy refuses a Keepa request now (or it would have to wait and may not)."""
+
+    def __init__(self, message: str, *, current_balance: float, required_tokens: int, endpoint: str,
+                 deficit: float, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.current_balance = current_balance
+        self.required_tokens = required_tokens
+        self.endpoint = endpoint
+        self.deficit = deficit
+
+
 class LockLostError(RtsalesError):
     """The worker lock was taken by someone else while we held it."""
 
@@ -121,3 +141,12 @@ class XaiCreditsExhaustedError(XaiError):
 
 class XaiQuotaExhaustedError(TempFailError):
     """Our own XAI_DAILY_LIMIT is reached and no fallback answer is configured."""
+
+
+class KeepaError(RtsalesError):
+    """Keepa answered with an error we do not retry (bad key, bad request, not JSON)."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None,
+                 exit_code: ExitCode | None = None):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.status = status

@@ -127,7 +127,31 @@ def _m003_xai(conn: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai]
+def _m004_keepa(conn: sqlite3.Connection) -> None:
+    # One row: the last token status Keepa reported, the base of every projection.
+    conn.execute("""
+        CREATE TABLE keepa_token_status (
+            id                   INTEGER PRIMARY KEY CHECK (id = 1),
+            tokens_left          INTEGER NOT NULL,
+            refill_in_ms         INTEGER NOT NULL,
+            refill_rate          INTEGER NOT NULL,
+            token_flow_reduction REAL NOT NULL,
+            tokens_consumed      INTEGER NOT NULL,
+            server_timestamp_ms  INTEGER,
+            observed_at          TEXT NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE keepa_products (
+            domain_id  INTEGER NOT NULL,
+            asin       TEXT NOT NULL,
+            title      TEXT,
+            sales_rank INTEGER,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (domain_id, asin)
+        ) WITHOUT ROWID""")
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,56 @@
+"""`rtsales keepa ...`: the token balance and product titles / sales ranks from Keepa."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Keepa product data, spent under a token budget.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command("balance")
+def balance(
+    ctx: typer.Context,
+    cost: Annotated[int, typer.Option("--cost", min=0,
+                                      help="Tell whether a request of this many tokens could run now.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Tokens left, refill, and the wait for a request of --cost (calls Keepa only on a status older than 60 s)."""
+    from rtsales import render
+    from rtsales.keepa.balance import balance_report
+
+    report = balance_report(ctx.obj.db, ctx.obj.settings, ctx.obj.clock, cost)
+    if as_json:
+        render.print_json(report)
+    else:
+        render.keepa_balance(report)
+
+
+@app.command("products")
+def products(
+    ctx: typer.Context,
+    asins: Annotated[list[str] | None, typer.Argument(help="ASINs to look up.", show_default=False)] = None,
+    from_sales: Annotated[bool, typer.Option(
+        "--from-sales", help="Also every ASIN in vendor_realtime_sales for the domain's marketplace.")] = False,
+    domain: Annotated[str, typer.Option(
+        "--domain", help="Keepa domain: US, UK, DE, FR, JP, CA, IT, ES, IN, MX.")] = "US",
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Fail (exit 75) instead of waiting for tokens.")] = False,
+    buffer: Annotated[int, typer.Option(
+        "--buffer", min=0, help="Extra tokens this run keeps above the policy's threshold.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch title and sales rank (cached 24 h; cached ASINs cost nothing) and report tokens spent."""
+    from rtsales import render
+    from rtsales.keepa.products import fetch_products
+
+    with render.wait_progress() as on_wait:
+        report = fetch_products(ctx.obj.db, ctx.obj.settings, ctx.obj.clock, asins or [], from_sales=from_sales,
+                                domain=domain, wait=not no_wait, caller_buffer=buffer, on_wait=on_wait)
+    if as_json:
+        render.print_json(report)
+    else:
+        render.keepa_products(report)

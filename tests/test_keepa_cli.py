@@ -1,0 +1,157 @@
+"""`rtsales keepa balance|products`: exit codes, what reaches Keepa, and what never leaves the process."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpx import HTTPXMock
+from typer.testing import CliRunner
+
+from rtsales.cli import app
+from rtsales.clock import FrozenClock
+from rtsales.keepa import status as token_status
+from rtsales.keepa.status import from_body
+from rtsales.lock import acquire
+from rtsales.store import open_db
+from tests.conftest import T0
+from tests.keepa_fake import BASE, KEY, FakeKeepa, asin
+
+runner = CliRunner()
+NOW = "2026-03-10T12:07:00Z"  # T0
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KEEPA_API_KEY", KEY)
+    monkeypatch.setenv("RTSALES_NOW", NOW)
+    return tmp_path / "k.db"
+
+
+def seed_status(path: Path, tokens: int, age: timedelta, refill_in_ms: int = 30_000) -> None:
+    db = open_db(path)
+    token_status.save(db, from_body({"tokensLeft": tokens, "refillIn": refill_in_ms, "refillRate": 20,
+                                     "tokenFlowReduction": 0.0, "tokensConsumed": 5}, T0 - age))
+    db.conn.close()
+
+
+def invoke(path: Path, *args: str) -> object:
+    return runner.invoke(app, ["--db", str(path), "keepa", *args])
+
+
+@pytest.mark.parametrize("args", [["balance"], ["products", "B000000001"]])
+def test_missing_key_is_a_configuration_error(db_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              httpx_mock: HTTPXMock, args: list[str]) -> None:
+    monkeypatch.delenv("KEEPA_API_KEY")
+    result = invoke(db_path, *args)
+    assert result.exit_code == 78  # type: ignore[attr-defined]
+    assert "missing configuration: KEEPA_API_KEY" in result.stderr  # type: ignore[attr-defined]
+    assert result.stderr.count("\n") == 1  # type: ignore[attr-defined]
+    assert httpx_mock.get_requests() == []
+
+
+def test_balance_with_a_fresh_status_makes_no_call(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    seed_status(db_path, 40, age=timedelta(seconds=59))
+    result = invoke(db_path, "balance", "--cost", "80", "--json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert httpx_mock.get_requests() == []
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert report["source"] == "cache" and report["tokens_left"] == 60  # one refill since
+    assert report["refill_in_seconds"] == 31 and report["seconds_until_threshold"] == 0
+    assert report["can_run_now"] is True and report["wait_seconds"] == 0
+
+
+def test_balance_with_a_stale_status_asks_the_free_token_endpoint_once(db_path: Path,
+                                                                       httpx_mock: HTTPXMock) -> None:
+    seed_status(db_path, 40, age=timedelta(seconds=61))
+    fake = FakeKeepa(FrozenClock(T0), balance=20).install(httpx_mock)
+    result = invoke(db_path, "balance", "--cost", "10", "--json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert [s.endpoint for s in fake.seen] == ["token"]
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert report["source"] == "keepa" and report["tokens_left"] == 20
+    assert report["can_run_now"] is False and report["wait_seconds"] == 90  # until 55: two refills
+    assert report["seconds_until_threshold"] == 90 and report["run_at_utc"] == "2026-03-10T12:08:30Z"
+    assert KEY not in result.output  # type: ignore[attr-defined]
+
+
+def test_balance_shows_the_projection_when_the_lease_is_busy(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    seed_status(db_path, 40, age=timedelta(minutes=5))
+    acquire(open_db(db_path), "keepa", "keepa products:999", T0, timedelta(minutes=15))
+    result = invoke(db_path, "balance")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "keepa lease busy" in result.stdout and "can run now" in result.stdout  # type: ignore[attr-defined]
+    assert httpx_mock.get_requests() == []
+
+
+def test_strict_refusal_exits_75_before_any_product_call(db_path: Path, httpx_mock: HTTPXMock,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEPA_POLICY", "strict")
+    seed_status(db_path, 55, age=timedelta(0))
+    result = invoke(db_path, "products", *[asin(i) for i in range(80)])
+    assert result.exit_code == 75  # type: ignore[attr-defined]
+    assert "(cost 80) not sent: the request costs 80 tokens but only 55 are left" in result.stderr  # type: ignore[attr-defined]
+    assert httpx_mock.get_requests() == []
+
+
+def test_frozen_clock_or_no_wait_fails_fast_saying_how_long(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    seed_status(db_path, 20, age=timedelta(0))
+    frozen = invoke(db_path, "products", asin(1))
+    no_wait = invoke(db_path, "products", "--no-wait", asin(1))
+    assert frozen.exit_code == no_wait.exit_code == 75  # type: ignore[attr-defined]
+    assert "the wait would be 1m 30s and time is frozen" in frozen.stderr  # type: ignore[attr-defined]
+    assert "--no-wait: not waiting 1m 30s" in no_wait.stderr  # type: ignore[attr-defined]
+    assert httpx_mock.get_requests() == []
+
+
+def test_not_enough_token_cooldown_stops_the_next_cron_run(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    seed_status(db_path, 500, age=timedelta(0), refill_in_ms=0)
+    fake = FakeKeepa(FrozenClock(T0), balance=-30).install(httpx_mock)
+    first = invoke(db_path, "products", asin(1))
+    second = invoke(db_path, "products", asin(2))
+    assert first.exit_code == second.exit_code == 75  # type: ignore[attr-defined]
+    assert "until 2026-03-10T12:08:30Z" in second.stderr  # type: ignore[attr-defined]
+    assert [s.status_code for s in fake.seen] == [429]
+    balance = json.loads(invoke(db_path, "balance", "--json").stdout)  # type: ignore[attr-defined]
+    assert balance["cooldown_until"] == "2026-03-10T12:08:30Z" and balance["can_run_now"] is False
+
+
+def test_products_report_and_the_key_stays_out_of_output_and_database(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    fake = FakeKeepa(FrozenClock(T0), balance=300).install(httpx_mock)
+    result = invoke(db_path, "products", "--json", asin(1), asin(2).lower(), asin(1))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert [p["asin"] for p in report["products"]] == [asin(1), asin(2)]
+    assert report["tokens_spent"] == 2 and report["balance"] == 298
+    assert [s.cost for s in fake.calls("product")] == [2]
+    table = invoke(db_path, "products", asin(1), asin(2))
+    assert "2 from cache, 0 fetched" in table.stdout and "0 tokens spent" in table.stdout  # type: ignore[attr-defined]
+    for path in db_path.parent.glob("k.db*"):
+        assert KEY.encode() not in path.read_bytes()
+    assert KEY not in result.output + table.output  # type: ignore[attr-defined]
+
+
+def test_bad_asin_and_domain_are_usage_errors(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    assert invoke(db_path, "products", "nope").exit_code == 2  # type: ignore[attr-defined]
+    assert invoke(db_path, "products", "--domain", "XX", asin(1)).exit_code == 2  # type: ignore[attr-defined]
+    assert invoke(db_path, "products").exit_code == 2  # type: ignore[attr-defined]
+    assert httpx_mock.get_requests() == []
+
+
+def test_keepa_url_is_overridable(db_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEPA_API_URL", "http://127.0.0.1:8799/keepa")
+    httpx_mock.add_response(json={"tokensLeft": 5, "refillIn": 1000, "refillRate": 5})
+    assert invoke(db_path, "balance", "--json").exit_code == 0  # type: ignore[attr-defined]
+    assert str(httpx_mock.get_requests()[0].url).startswith("http://127.0.0.1:8799/keepa/token?key=")
+    assert BASE not in str(httpx_mock.get_requests()[0].url)
+
+
+def test_waits_off_a_terminal_print_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    from rtsales import render
+    with render.wait_progress() as on_wait:
+        for done in (0.0, 30.0, 90.0):
+            on_wait("Keepa tokens (55 needed)", done, 90.0)
+        on_wait("Keepa cooldown", 0.0, 2.0)  # too short to mention
+    assert capsys.readouterr().err == "waiting 1m 30s for Keepa tokens (55 needed)\n"
