@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, render
-from rtsales.commands import demo, keepa, simulator, status, sync, xai
+from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError
 
 
@@ -79,6 +79,9 @@ def root(
 app.command("status")(status.status)
 app.command("sync")(sync.sync)
 app.command("demo")(demo.demo)
+app.add_typer(operator.audit_app, name="audit")
+app.command("fill-day")(operator.fill_day)
+app.command("sales")(operator.sales)
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(xai.app, name="xai")
 app.add_typer(keepa.app, name="keepa")

@@ -56,6 +56,7 @@ class Settings:
     lock_ttl_minutes: int = 15
     http_timeout_seconds: float = 30.0
     max_document_mb: int = 512
+    fill_day_max_age_days: int = 30
     xai_api_key: Secret | None = None
     xai_api_url: str = DEFAULT_XAI_API_URL
     xai_model: str = DEFAULT_XAI_MODEL
@@ -184,6 +185,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _positive_int),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
     "MAX_DOCUMENT_MB": ("max_document_mb", _positive_int),
+    "FILL_DAY_MAX_AGE_DAYS": ("fill_day_max_age_days", _positive_int),
     "XAI_API_URL": ("xai_api_url", _key_safe_url),
     "XAI_MODEL": ("xai_model", str),
     "XAI_DAILY_LIMIT": ("xai_daily_limit", _positive_int),

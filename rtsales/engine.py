@@ -9,6 +9,7 @@ allows and leaves the rest to the next cron run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -61,11 +62,15 @@ class SyncResult:
 class SyncRun:
     def __init__(self, db: Database, settings: Settings, clock: Clock,
                  transport: httpx.BaseTransport | None = None, *, command: str = "sync",
-                 marketplaces: tuple[str, ...] | None = None, cron_audits: bool = True):
+                 marketplaces: tuple[str, ...] | None = None, cron_audits: bool = True,
+                 prepare: Callable[[SyncRun], None] | None = None,
+                 on_progress: Callable[[], None] | None = None, focus: set[str] | None = None):
         self.db, self.settings, self.clock = db, settings, clock
         self.transport, self.owner = transport, lock.owner_name(command)
         self.marketplaces = marketplaces or settings.marketplace_ids
         self.cron_audits = cron_audits
+        self.prepare, self.on_progress = prepare, on_progress  # operator commands: re-open hours, show progress
+        self.focus = focus  # fill-day: spend this run's quota on these hours only
         self.ttl = timedelta(minutes=settings.lock_ttl_minutes)
         self.result = SyncResult(started_at=iso(clock.now()))
         self.deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)
@@ -101,6 +106,8 @@ class SyncRun:
         for mp in self.leased:
             with transaction(self.db) as conn:
                 seed(conn, mp, now, lookback, lag)
+        if self.prepare:
+            self.prepare(self)
         self._phase("resume", lambda: self._resume_all(worker))
         self._phase("create", lambda: self._create_all(worker))
         if self.cron_audits:
@@ -145,7 +152,10 @@ class SyncRun:
 
     def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
         cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
-        return coalesce(mp, claimable(self.db.conn, mp, self.clock.now()), cap)
+        rows = claimable(self.db.conn, mp, self.clock.now())
+        if self.focus is not None:
+            rows = [row for row in rows if row[0] in self.focus]
+        return coalesce(mp, rows, cap)
 
     def _start_due_audits(self) -> None:
         now = self.clock.now()
@@ -165,6 +175,8 @@ class SyncRun:
         while self.clock.now() + POLL_INTERVAL < deadline and self._anything_in_flight():
             self.clock.sleep(POLL_INTERVAL.total_seconds())
             self._phase("resume", lambda: self._resume_all(worker))
+            if self.on_progress:
+                self.on_progress()
 
     # -- leases, quota, bookkeeping -------------------------------------------------------------
 

@@ -7,18 +7,18 @@ output bypasses rich entirely. Dynamic text is escaped and secrets redacted.
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, is_dataclass
-
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 from rtsales.clock import format_duration
@@ -64,13 +64,67 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     console.print(grid)
 
 
+GRID_CELLS = {  # distinct characters, so the grid still reads without colour (pipes, cron mail)
+    "APPLIED": ("█", "green"), "REQUESTED": ("▒", "blue"), "DOWNLOADED": ("▓", "cyan"),
+    "MISSING": ("·", "yellow"), "FAILED": ("x", "bold red"), None: (" ", "dim"),
+}
+
+
 def status(report: dict[str, Any]) -> None:
-    states = ["MISSING", "REQUESTED", "DOWNLOADED", "APPLIED", "FAILED"]
-    rows = [[m["marketplace_id"], *(m["ledger"][s] for s in states)] for m in report["marketplaces"]]
-    if not rows:
+    """Per marketplace: the diagnosis first, then the facts behind it, then the grid."""
+    for warning in report["warnings"]:
+        warn(warning)
+    if not report["marketplaces"]:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
-    table(f"rtsales status at {report['now_utc']}", ["marketplace", *states], rows)
+    for m in report["marketplaces"]:
+        _status_marketplace(m, report["now_utc"])
+
+
+def _status_marketplace(m: dict[str, Any], now: str) -> None:
+    colour = "green" if m["ok"] else "red"
+    console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
+    ledger = "  ".join(f"{state} {n}" for state, n in m["ledger"].items())
+    age = m["last_applied_age_minutes"]
+    last = f"{m['last_applied_hour']} ({age // 60} h {age % 60} min ago)" if age is not None else "never"
+    lock = m["lock"]
+    lock_text = "free" if lock is None else (
+        f"{lock['owner']} until {lock['expires_at']}" + (" (stale)" if lock["stale"] else ""))
+    cooldown = m["cooldown"]
+    cool_text = ("none" if cooldown["reason"] == "none" else
+                 f"{cooldown['reason']} until {_hhmm(cooldown['until_utc'])}")
+    rows = [("ledger", ledger), ("last applied hour", last),
+            ("next claimable hour", m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
+            ("cooldown", cool_text), *(_audit_row(kind, a) for kind, a in m["audits"].items())]
+    grid = Table(show_header=False, box=None, padding=(0, 2))
+    for name, value in rows:
+        grid.add_row(f"[dim]{name}[/]", text(value))
+    console.print(grid)
+    for failed in m["failed"]:
+        console.print(f"  [red]FAILED[/] {text(failed['hour_utc'])} retry {_hhmm(failed['next_retry_utc'])}: "
+                      f"{text((failed['last_error'] or '')[:100])}", soft_wrap=True)
+    _grid(m["grid"])
+    console.print()
+
+
+def _audit_row(kind: str, audit: dict[str, Any]) -> tuple[str, str]:
+    run = audit["last_run"]
+    state = "enabled" if audit["enabled"] else "disabled"
+    if run is None:
+        return f"{kind} audit", f"{state}; never ran"
+    done = "finished" if run["finished_at"] else "in progress"
+    return f"{kind} audit", (f"{state}; last {run['started_at']} ({done}): {run['hours']} hours re-fetched, "
+                             f"{run['hours_changed']} changed")
+
+
+def _grid(days: dict[str, list[str | None]]) -> None:
+    console.print(f"  [dim]{'UTC hour':<12}" + "".join(f"{h:<3}" for h in range(0, 24, 3)) + "[/]")
+    for day, cells in days.items():
+        line = "".join(f"[{GRID_CELLS[c][1]}]{GRID_CELLS[c][0]}[/]" for c in cells)
+        console.print(f"  {day}  {line}")
+    legend = "  ".join(f"[{style}]{char}[/] {name.lower() if name else 'not tracked'}"
+                       for name, (char, style) in GRID_CELLS.items())
+    console.print(f"  {legend}")
 
 
 def _hhmm(instant: str | None) -> str:
@@ -236,3 +290,63 @@ def keepa_products(report: dict[str, Any]) -> None:
     balance = "" if report["balance"] is None else f"; balance now {report['balance']:g}"
     info(f"{report['asins']} ASINs: {report['cached']} from cache, {report['fetched']} fetched in "
          f"{report['requests']} requests; {report['tokens_spent']} tokens spent{balance}")
+
+
+@contextmanager
+def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (only on a terminal) fed with (hours applied, hours wanted)."""
+    progress = Progress(TextColumn(text(title)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err_console, disable=not enabled or not err_console.is_terminal)
+    task = progress.add_task(title, total=None)
+    with progress:
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def _money(value: float | None) -> str:
+    return f"{value or 0:,.2f}"
+
+
+def audit_report(report: dict[str, Any]) -> None:
+    rows = [[m["marketplace_id"], m["hours"], m["hours_changed"], m["units_delta"], _money(m["revenue_delta"]),
+             "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
+    table(f"{report['kind']} audit: {report['reports_created']} report(s) requested",
+          ["marketplace", "hours re-fetched", "hours changed", "units delta", "revenue delta", "state"], rows)
+    if any(not m["finished_at"] for m in report["marketplaces"]):
+        info("Windows still in progress are applied by the next `rtsales sync`; `rtsales status` shows the result.")
+    _quota_note(report)
+
+
+def fill_day_report(report: dict[str, Any]) -> None:
+    for m in report["marketplaces"]:
+        rows = [[h["hour_utc"][11:16], h["status"], h["units_before"], h["units_after"],
+                 _money(h["revenue_before"]), _money(h["revenue_after"]), "yes" if h["changed"] else ""]
+                for h in m["hours"]]
+        table(f"fill-day {report['day']} ({report['time_zone']}) {m['marketplace_id']}",
+              ["UTC hour", "state", "units before", "units after", "revenue before", "revenue after", "changed"],
+              rows)
+    _quota_note(report)
+
+
+def _quota_note(report: dict[str, Any]) -> None:
+    if report.get("quota_hit"):
+        warn(f"{report['quota_hit']}; cooldown due to SP-API quota (until {_hhmm(report['cooldown_until'])}). "
+             "The rest is picked up by the next sync.")
+
+
+def sales_table(report: dict[str, Any]) -> None:
+    if report["cooldown_until"]:
+        warn(f"Cooldown due to SP-API quota (until {_hhmm(report['cooldown_until'])}): showing last known data")
+    key = report["by"]
+    columns = ["marketplace", key, *(["title"] if key == "asin" else []), "units", "revenue", "currency"]
+    rows = [[r["marketplace_id"], r[key], *([r.get("title") or ""] if key == "asin" else []), r["ordered_units"],
+             _money(r["ordered_revenue"]), r["currency_code"]] for r in report["rows"]]
+    newest = ", ".join(f"{mp}: {hour or 'none'}" for mp, hour in report["newest_applied_hour"].items())
+    table(f"sales since {report['since_hour_utc']} (newest applied hour {newest})", columns, rows)
+
+
+def sales_csv(report: dict[str, Any]) -> None:
+    fields = ["marketplace_id", report["by"], *(["title"] if report["by"] == "asin" else []),
+              "ordered_units", "ordered_revenue", "currency_code"]
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(report["rows"])

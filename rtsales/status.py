@@ -1,29 +1,154 @@
-"""Read-only status of the store: ledger counts, locks, cooldowns per marketplace.
+"""Read-only status: why is it (not) syncing? Ledger, lock, cooldown, audits, gaps.
 
-Plain data in, plain data out; `render.status` draws it, `--json` prints it.
+Never takes a lock, never calls an API, needs no credentials. Returns plain
+data; `render.status` draws it and `--json` prints it. Every query is bounded by
+the (marketplace_id, status, hour_utc) index or the ledger's primary key.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+import stat
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales.clock import iso
+from rtsales import audits
+from rtsales.clock import HOUR, floor_hour, iso, parse_instant
 from rtsales.config import Settings
-from rtsales.ledger import ledger_counts
+from rtsales.ledger import CLAIMABLE_SQL, ledger_counts, newest_wanted_hour
+from rtsales.quota import active_cooldown
+
+STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this means cron is not running
+SILENT_AFTER = timedelta(hours=6)  # nothing applied for this long is worth a shout
+LEDGER = "vendor_rt_sales_hour_ledger"
 
 
-def _marketplaces(db: Database, settings: Settings) -> list[str]:
-    seen = [r[0] for r in db.execute(
-        "SELECT DISTINCT marketplace_id FROM vendor_rt_sales_hour_ledger")]
+def known_marketplaces(db: Database, settings: Settings) -> list[str]:
+    seen = [r[0] for r in db.execute(f"SELECT DISTINCT marketplace_id FROM {LEDGER}")]
     return list(dict.fromkeys([*settings.marketplace_ids, *seen]))
 
 
-def collect_status(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
-    marketplaces = [
-        {"marketplace_id": m, "ledger": ledger_counts(db.conn, m)}
-        for m in _marketplaces(db, settings)
-    ]
-    return {"ok": True, "now_utc": iso(now), "db": str(settings.db_path), "marketplaces": marketplaces}
+def _one(db: Database, sql: str, params: list[Any]) -> Any:
+    row = db.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def _lock(db: Database, mp: str, now: datetime) -> dict[str, Any] | None:
+    row = db.execute("SELECT owner, expires_at FROM vendor_rt_sales_worker_lock WHERE marketplace_id = ?",
+                     [mp]).fetchone()
+    if row is None:
+        return None
+    return {"owner": row[0], "expires_at": row[1], "stale": row[1] <= iso(now)}
+
+
+def _failed(db: Database, mp: str, limit: int = 5) -> list[dict[str, Any]]:
+    rows = db.execute(f"SELECT hour_utc, last_error, next_retry_utc, attempts FROM {LEDGER} WHERE marketplace_id = ? "
+                      f"AND status = 'FAILED' ORDER BY hour_utc DESC LIMIT ?", [mp, limit])
+    return [dict(zip(("hour_utc", "last_error", "next_retry_utc", "attempts"), r, strict=True)) for r in rows]
+
+
+def _audits(db: Database, mp: str, settings: Settings) -> dict[str, Any]:
+    latest = audits.latest_runs(db, mp)
+    enabled = {"daily": settings.daily_audit_enabled, "weekly": settings.weekly_audit_enabled}
+    return {kind: {"enabled": on, "last_run": latest.get(kind)} for kind, on in enabled.items()}
+
+
+def _grid(db: Database, mp: str, now: datetime, days: int) -> dict[str, list[str | None]]:
+    first_day = floor_hour(now).replace(hour=0) - timedelta(days=days - 1)
+    grid: dict[str, list[str | None]] = {(first_day + timedelta(days=d)).strftime("%Y-%m-%d"): [None] * 24
+                                         for d in range(days)}
+    for hour, status in db.execute(f"SELECT hour_utc, status FROM {LEDGER} WHERE marketplace_id = ? "
+                                   f"AND hour_utc >= ?", [mp, iso(first_day)]):
+        if hour[:10] in grid:
+            grid[hour[:10]][int(hour[11:13])] = status
+    return grid
+
+
+def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days: int) -> dict[str, Any]:
+    last = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED'", [mp])
+    claimable = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
+                     [mp, iso(now)])
+    oldest_waiting = _one(db, f"SELECT MIN(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
+                          [mp, iso(now)])
+    next_retry = _one(db, f"SELECT MIN(next_retry_utc) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'FAILED' "
+                      f"AND next_retry_utc > ?", [mp, iso(now)])
+    info = {
+        "marketplace_id": mp, "ledger": ledger_counts(db.conn, mp), "last_applied_hour": last,
+        "last_applied_age_minutes": _age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
+        "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
+        "lock": _lock(db, mp, now), "failed": _failed(db, mp), "audits": _audits(db, mp, settings),
+        "grid": _grid(db, mp, now, days),
+    }
+    return info
+
+
+def _age_minutes(hour: str | None, now: datetime, plus: timedelta = timedelta(0)) -> int | None:
+    return None if hour is None else int((now - parse_instant(hour) - plus).total_seconds() // 60)
+
+
+def _cooldown(info: dict[str, Any], quota_until: str | None) -> dict[str, Any]:
+    lock = info["lock"]
+    if quota_until:
+        return {"reason": "quota", "until_utc": quota_until}
+    if lock and not lock["stale"]:
+        return {"reason": "lock_busy", "until_utc": lock["expires_at"]}
+    return {"reason": "none", "until_utc": None}
+
+
+def diagnose(info: dict[str, Any], now: datetime, safety_lag: timedelta) -> tuple[bool, str]:
+    """The troubleshooting checklist, first match wins: (ok, one line)."""
+    lock, cooldown = info["lock"], info["cooldown"]
+    if lock and not lock["stale"]:
+        return True, f"a sync is working on it ({lock['owner']}, lock until {_hhmm(lock['expires_at'])})"
+    if lock:
+        stale_for = _age_minutes(lock["expires_at"], now)
+        return False, (f"lock held by {lock['owner']} went stale {stale_for} min ago (a run died?); "
+                       "the next sync takes it over")
+    if cooldown["reason"] == "quota":
+        return False, f"Cooldown due to SP-API quota (until {_hhmm(cooldown['until_utc'])})"
+    if info["ledger"]["FAILED"] and info["next_retry_utc"] and not info["next_claimable_hour"]:
+        error = (info["failed"][0]["last_error"] or "")[:120] if info["failed"] else ""
+        return False, (f"{info['ledger']['FAILED']} hour(s) FAILED, next retry {_hhmm(info['next_retry_utc'])}: "
+                       f"{error}")
+    waiting = info["oldest_claimable_hour"]
+    if waiting and parse_instant(waiting) + HOUR + safety_lag + STALE_AFTER < now:
+        return False, (f"hours waiting since {waiting[:16].replace('T', ' ')} UTC: is cron running "
+                       "`rtsales sync`? (see crontab.example)")
+    age = info["last_applied_age_minutes"]
+    if age is None or age > (safety_lag + SILENT_AFTER).total_seconds() / 60:
+        since = "ever" if age is None else f"{age // 60} h"
+        return False, f"nothing applied for {since}: run `rtsales sync` and check its output"
+    return True, "syncing normally"
+
+
+def _hhmm(instant: str | None) -> str:
+    return f"{instant[11:16]} UTC" if instant else "?"
+
+
+def env_file_warning(path: Path | None) -> str | None:
+    if path is None or not path.exists():
+        return None
+    if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+        return f"{path} is readable by other users; run: chmod 600 {path}"
+    return None
+
+
+def collect_status(db: Database, settings: Settings, now: datetime, marketplace: str | None = None,
+                   days: int = 7) -> dict[str, Any]:
+    quota = active_cooldown(db, "spapi", now)
+    quota_until = iso(quota.until) if quota else None
+    lag = timedelta(minutes=settings.safety_lag_minutes)
+    chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
+    marketplaces = []
+    for mp in chosen:
+        info = _marketplace(db, settings, mp, now, days)
+        info["cooldown"] = _cooldown(info, quota_until)
+        info["ok"], info["diagnosis"] = diagnose(info, now, lag)
+        marketplaces.append(info)
+    warnings = [w for w in [env_file_warning(settings.env_file)] if w]
+    return {"ok": all(m["ok"] for m in marketplaces), "now_utc": iso(now), "db": str(settings.db_path),
+            "newest_wanted_hour": iso(newest_wanted_hour(now, lag)), "warnings": warnings,
+            "marketplaces": marketplaces}

@@ -1,4 +1,4 @@
-"""`rtsales status`: what the ledger, locks and cooldowns say, without calling any API."""
+"""`rtsales status`: why it is (not) syncing, at a glance, without calling any API."""
 
 from __future__ import annotations
 
@@ -6,17 +6,27 @@ from typing import Annotated
 
 import typer
 
+from rtsales.commands.options import MarketplaceOption, check_marketplace
+
 
 def status(
     ctx: typer.Context,
+    marketplace: MarketplaceOption = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=90, help="Days shown in the hour grid.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when something needs attention (monitoring).")] = False,
 ) -> None:
-    """Show the hour ledger per marketplace (read-only; needs no credentials)."""
+    """Ledger, lock, cooldown, audits and a day x hour grid per marketplace (read-only; no credentials needed)."""
     from rtsales import render
-    from rtsales.status import collect_status
+    from rtsales.status import collect_status, known_marketplaces
 
-    report = collect_status(ctx.obj.db, ctx.obj.settings, ctx.obj.clock.now())
+    app = ctx.obj
+    if marketplace:
+        check_marketplace(marketplace, known_marketplaces(app.db, app.settings))
+    report = collect_status(app.db, app.settings, app.clock.now(), marketplace, days)
     if as_json:
         render.print_json(report)
     else:
         render.status(report)
+    if check and not report["ok"]:
+        raise typer.Exit(1)

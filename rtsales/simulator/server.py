@@ -37,6 +37,7 @@ def is_loopback(host: str) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     server: SimulatorServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes; no 40 ms stalls
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

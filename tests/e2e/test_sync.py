@@ -126,3 +126,26 @@ def test_report_gone_from_amazon_is_requested_again(cron: Callable[..., Simulate
     assert c.sim.log.count("getReport", 404) == 1
     c.settle(5)
     assert c.pending() == 0 and c.mismatches(US, START - timedelta(hours=4)) == []
+
+
+def test_fill_day_waits_for_its_reports_on_a_real_clock_and_reports_changes(
+        cron: Callable[..., SimulatedCron]) -> None:
+    from rtsales.operator import fill_day
+    from tests.keepa_fake import SteppingClock
+    c = cron((US,))
+    c.cycle()
+    c.cycle()
+    bad = "2026-03-08T20:00:00Z"
+    rows = c.db.conn.execute("UPDATE vendor_realtime_sales SET ordered_units = ordered_units + 100 WHERE hour_utc = ?",
+                             [bad]).rowcount
+    clock = SteppingClock(c.clock.now())  # a running clock: sleeping moves time, as in production
+    c.sim.clock = clock
+    seen: list[tuple[int, int]] = []
+    report = fill_day(c.db, c.settings, clock, "2026-03-08", "UTC", (US,), transport=c.sim.transport(),
+                      on_progress=lambda done, total: seen.append((done, total)))
+    hours = {h["hour_utc"]: h for h in report["marketplaces"][0]["hours"]}
+    assert {h["status"] for h in hours.values()} == {"APPLIED"} and len(hours) == 24
+    assert hours[bad]["changed"] and hours[bad]["units_after"] == hours[bad]["units_before"] - 100 * rows
+    assert sum(h["changed"] for h in hours.values()) == 1  # the other hours were already right
+    assert seen[-1] == (24, 24) and seen[0][0] < 24
+    assert c.sim.log.count(status=429) == 0

@@ -1,0 +1,142 @@
+"""Operator actions on demand: `audit daily|weekly` and `fill-day`.
+
+Both re-open hours and then run the ordinary sync cycle on them, so they obey
+the same leases, pacing and cooldowns as cron. A cooldown or busy lock is a
+refusal with exit 75 that says until when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from sqlite_utils import Database
+
+from rtsales import audits
+from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso
+from rtsales.config import Settings
+from rtsales.engine import SyncResult, SyncRun
+from rtsales.errors import CooldownActiveError, LockBusyError, UsageError
+from rtsales.ledger import newest_wanted_hour, reopen
+from rtsales.store import transaction
+
+LEDGER = "vendor_rt_sales_hour_ledger"
+
+
+def refuse_if_skipped(result: SyncResult) -> None:
+    if result.skipped == "cooldown":
+        raise CooldownActiveError(f"cooldown due to SP-API quota (until {result.cooldown_until})",
+                                  hint="nothing was requested; try again after that time")
+    if result.skipped == "lock_busy":
+        holders = ", ".join(f"{m.marketplace_id}: {m.holder}" for m in result.marketplaces)
+        raise LockBusyError(f"worker lock busy ({holders})", hint="another rtsales is working; try again shortly")
+
+
+def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketplaces: tuple[str, ...],
+              transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Re-fetch the audit window now (even when cron audits are disabled) and report what changed."""
+    started: list[audits.AuditStart] = []
+
+    def reopen_window(run: SyncRun) -> None:
+        now = run.clock.now()
+        newest = newest_wanted_hour(now, timedelta(minutes=settings.safety_lag_minutes))
+        for mp in run.leased:
+            keys = audits.audit_hours(kind, newest, settings.audit_daily_hours)
+            started.append(audits.start_audit(db, mp, kind, keys, now))
+
+    result = SyncRun(db, settings, clock, transport, command=f"audit-{kind}", marketplaces=marketplaces,
+                     cron_audits=False, prepare=reopen_window).run()
+    refuse_if_skipped(result)
+    runs = {s.run_id: s for s in started}
+    rows = [dict(zip(("marketplace_id", "hours", "hours_changed", "units_delta", "revenue_delta", "finished_at"), r,
+                     strict=True)) for r in db.execute(
+        f"SELECT marketplace_id, hours, hours_changed, units_delta, revenue_delta, finished_at FROM "
+        f"vendor_rt_sales_audit_runs WHERE id IN ({','.join('?' * len(runs))})", list(runs))] if runs else []
+    return {"kind": kind, "marketplaces": rows, "reports_created": _created(result),
+            "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until}
+
+
+def _created(result: SyncResult) -> int:
+    return sum(m.tally.reports_created for m in result.marketplaces)
+
+
+def day_hours(day_text: str, zone: str, now: datetime, max_age_days: int) -> tuple[date, list[datetime]]:
+    """The UTC hours of a calendar day in `zone`, validated against now and Amazon's retention."""
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        raise UsageError(f"not a date: {day_text!r}", hint="use YYYY-MM-DD, e.g. 2026-03-09") from None
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {zone!r}", hint="use an IANA name such as Europe/Berlin or UTC") from None
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    end = start + timedelta(days=1)
+    if start.astimezone(now.tzinfo) > now:
+        raise UsageError(f"{day} is in the future", hint="pick today or an earlier day")
+    if start.astimezone(now.tzinfo) < now - timedelta(days=max_age_days):
+        raise UsageError(f"{day} is older than the {max_age_days} days of data Amazon keeps",
+                         hint="raise FILL_DAY_MAX_AGE_DAYS if your account keeps more")
+    # Zones with half-hour offsets: repair every whole UTC hour that overlaps the local day.
+    hours, cursor = [], floor_hour(start)
+    while cursor < end:
+        hours.append(cursor)
+        cursor += HOUR
+    return day, hours
+
+
+def _hour_totals(db: Database, mp: str, keys: list[str]) -> dict[str, tuple[int, float, int]]:
+    rows = db.execute(f"SELECT hour_utc, SUM(ordered_units), ROUND(SUM(ordered_revenue), 2), COUNT(*) FROM "
+                      f"vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc IN ({','.join('?' * len(keys))}) "
+                      f"GROUP BY hour_utc", [mp, *keys])
+    return {hour: (units, revenue, n) for hour, units, revenue, n in rows}
+
+
+def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone: str,
+             marketplaces: tuple[str, ...], transport: httpx.BaseTransport | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Put every hour of one day back to claimable (APPLIED and FAILED included) and fetch it now."""
+    now = clock.now()
+    day, hours = day_hours(day_text, zone, now, settings.fill_day_max_age_days)
+    newest = newest_wanted_hour(now, timedelta(minutes=settings.safety_lag_minutes))
+    keys = [hour_key(h) for h in hours if h <= newest]
+    if not keys:
+        raise UsageError(f"no hour of {day} ended long enough ago to fetch yet",
+                         hint=f"Amazon's numbers settle for SAFETY_LAG_MINUTES ({settings.safety_lag_minutes}) first")
+    before = {mp: _hour_totals(db, mp, keys) for mp in marketplaces}
+
+    def reopen_day(run: SyncRun) -> None:
+        for mp in run.leased:
+            with transaction(db) as conn:
+                conn.executemany(f"INSERT OR IGNORE INTO {LEDGER} (marketplace_id, hour_utc, status, updated_at) "
+                                 f"VALUES (?, ?, 'MISSING', ?)", [(mp, k, iso(now)) for k in keys])
+                reopen(conn, mp, keys, now)
+
+    def progress() -> None:
+        if on_progress:
+            done = db.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE status = 'APPLIED' AND hour_utc IN "
+                              f"({','.join('?' * len(keys))})", keys).fetchone()[0]
+            on_progress(done, len(keys) * len(marketplaces))
+
+    result = SyncRun(db, settings, clock, transport, command="fill-day", marketplaces=marketplaces,
+                     cron_audits=False, prepare=reopen_day, on_progress=progress, focus=set(keys)).run()
+    refuse_if_skipped(result)
+    progress()
+    return {"day": day.isoformat(), "time_zone": zone, "hours": len(keys), "reports_created": _created(result),
+            "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until,
+            "marketplaces": [_day_changes(db, mp, keys, before[mp]) for mp in marketplaces]}
+
+
+def _day_changes(db: Database, mp: str, keys: list[str], before: dict[str, tuple[int, float, int]]
+                 ) -> dict[str, Any]:
+    after = _hour_totals(db, mp, keys)
+    states = dict(db.execute(f"SELECT hour_utc, status FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
+                             f"({','.join('?' * len(keys))})", [mp, *keys]).fetchall())
+    empty = (0, 0.0, 0)
+    hours = [{"hour_utc": k, "status": states.get(k), "units_before": before.get(k, empty)[0],
+              "units_after": after.get(k, empty)[0], "revenue_before": before.get(k, empty)[1],
+              "revenue_after": after.get(k, empty)[1], "changed": before.get(k) != after.get(k)} for k in keys]
+    return {"marketplace_id": mp, "hours": hours}

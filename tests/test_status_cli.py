@@ -1,0 +1,144 @@
+"""`rtsales status`: every diagnosis branch, the JSON keys, the grid, --check, refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rtsales.cli import app
+from rtsales.clock import iso
+from rtsales.ledger import seed
+from rtsales.quota import start_cooldown
+from rtsales.store import open_db, transaction
+from tests.conftest import at
+
+runner = CliRunner()
+MP = "ATVPDKIKX0DER"
+NOW = at("2026-03-10T12:07:00Z")
+KEYS = {"marketplace_id", "ledger", "last_applied_hour", "next_claimable_hour", "lock", "cooldown", "audits",
+        "diagnosis"}
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "status.db"
+    monkeypatch.setenv("RTSALES_DB", str(path))
+    monkeypatch.setenv("MARKETPLACE_IDS", MP)
+    monkeypatch.setenv("RTSALES_NOW", iso(NOW))
+    db = open_db(path)
+    with transaction(db) as conn:
+        seed(conn, MP, NOW, timedelta(days=2), timedelta(minutes=90))
+        conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED'")
+    return path
+
+
+def _sql(path: Path, sql: str, *params: object) -> None:
+    open_db(path).conn.execute(sql, params)
+
+
+def _status(*args: str) -> tuple[int, dict]:
+    result = runner.invoke(app, ["status", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_json_keys_and_syncing_normally(db_path: Path) -> None:
+    code, report = _status("--check")
+    assert code == 0 and report["ok"] is True
+    m = report["marketplaces"][0]
+    assert KEYS <= set(m)
+    assert set(m["ledger"]) == {"MISSING", "REQUESTED", "DOWNLOADED", "APPLIED", "FAILED"}
+    assert m["ledger"]["APPLIED"] == 46 and m["last_applied_hour"] == "2026-03-10T09:00:00Z"
+    assert m["cooldown"] == {"reason": "none", "until_utc": None} and m["lock"] is None
+    assert set(m["audits"]) == {"daily", "weekly"} and m["audits"]["daily"]["enabled"] is True
+    assert m["diagnosis"] == "syncing normally"
+
+
+def test_live_lock_is_a_sync_at_work(db_path: Path) -> None:
+    _sql(db_path, "INSERT INTO vendor_rt_sales_worker_lock VALUES (?, 'sync:4242', ?)", MP, iso(NOW + timedelta(minutes=5)))
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 0 and m["lock"] == {"owner": "sync:4242", "expires_at": "2026-03-10T12:12:00Z", "stale": False}
+    assert m["cooldown"]["reason"] == "lock_busy" and "sync:4242" in m["diagnosis"]
+
+
+def test_stale_lock(db_path: Path) -> None:
+    _sql(db_path, "INSERT INTO vendor_rt_sales_worker_lock VALUES (?, 'sync:4242', ?)", MP, iso(NOW - timedelta(minutes=40)))
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 1 and m["lock"]["stale"] is True
+    assert "went stale 40 min ago" in m["diagnosis"]
+
+
+def test_quota_cooldown(db_path: Path) -> None:
+    start_cooldown(open_db(db_path), "spapi", NOW, timedelta(minutes=30), timedelta(hours=4))
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 1 and m["cooldown"] == {"reason": "quota", "until_utc": "2026-03-10T12:37:00Z"}
+    assert m["diagnosis"] == "Cooldown due to SP-API quota (until 12:37 UTC)"
+    human = runner.invoke(app, ["status"])
+    assert "Cooldown due to SP-API quota (until 12:37 UTC)" in human.stdout
+
+
+def test_failed_hours_waiting_for_retry(db_path: Path) -> None:
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'report 7 FATAL: boom', "
+                  "next_retry_utc = '2026-03-10T13:00:00Z' WHERE hour_utc >= '2026-03-10T05:00:00Z'")
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 1 and m["ledger"]["FAILED"] == 5
+    assert m["diagnosis"].startswith("5 hour(s) FAILED, next retry 13:00 UTC: report 7 FATAL")
+    assert m["failed"][0] == {"hour_utc": "2026-03-10T09:00:00Z", "last_error": "report 7 FATAL: boom",
+                              "next_retry_utc": "2026-03-10T13:00:00Z", "attempts": 0}
+
+
+def test_missing_hours_far_in_the_past(db_path: Path) -> None:
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING' WHERE hour_utc < '2026-03-09T20:00:00Z'")
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 1 and m["next_claimable_hour"] == "2026-03-09T19:00:00Z"
+    assert "hours waiting since 2026-03-08 12:00 UTC: is cron running `rtsales sync`?" in m["diagnosis"]
+
+
+def test_nothing_applied_for_hours(db_path: Path) -> None:
+    _sql(db_path, "DELETE FROM vendor_rt_sales_hour_ledger WHERE hour_utc > '2026-03-10T00:00:00Z'")
+    code, report = _status("--check")
+    assert code == 1 and report["marketplaces"][0]["diagnosis"].startswith("nothing applied for 11 h")
+
+
+def test_grid_shows_states_and_legend(db_path: Path) -> None:
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', next_retry_utc = '2030-01-01T00:00:00Z' "
+                  "WHERE hour_utc = '2026-03-10T03:00:00Z'")
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING' WHERE hour_utc = '2026-03-10T04:00:00Z'")
+    _, report = _status("--days", "2")
+    assert report["marketplaces"][0]["grid"]["2026-03-10"][:6] == ["APPLIED"] * 3 + ["FAILED", "MISSING", "APPLIED"]
+    assert list(report["marketplaces"][0]["grid"]) == ["2026-03-09", "2026-03-10"]
+    text = runner.invoke(app, ["status", "--days", "2"]).stdout
+    row = next(line for line in text.splitlines() if line.strip().startswith("2026-03-10"))
+    assert row.split()[1][:10] == "███x·█████"
+    assert "█ applied" in text and "x failed" in text and "· missing" in text
+
+
+def test_refusals(db_path: Path) -> None:
+    assert runner.invoke(app, ["status", "--days", "0"]).exit_code == 2
+    assert runner.invoke(app, ["status", "--days", "1000"]).exit_code == 2
+    unknown = runner.invoke(app, ["status", "--marketplace", "A1PA6795UKMFR9"])
+    assert unknown.exit_code == 2 and "unknown marketplace 'A1PA6795UKMFR9'" in unknown.stderr
+
+
+def test_status_takes_no_lock_and_needs_no_credentials(db_path: Path) -> None:
+    before = open_db(db_path).conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_worker_lock").fetchone()[0]
+    assert runner.invoke(app, ["status"]).exit_code == 0
+    assert open_db(db_path).conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_worker_lock").fetchone()[0] == before
+
+
+def test_warns_about_a_readable_env_file(db_path: Path, tmp_path: Path) -> None:
+    env = tmp_path / "prod.env"
+    env.write_text("LOOKBACK_DAYS=2\n")
+    env.chmod(0o644)
+    result = runner.invoke(app, ["--env-file", str(env), "status"])
+    assert "readable by other users; run: chmod 600" in result.stderr
+    env.chmod(0o600)
+    assert "readable" not in runner.invoke(app, ["--env-file", str(env), "status"]).stderr
