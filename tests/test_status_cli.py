@@ -142,3 +142,15 @@ def test_warns_about_a_readable_env_file(db_path: Path, tmp_path: Path) -> None:
     assert "readable by other users; run: chmod 600" in result.stderr
     env.chmod(0o600)
     assert "readable" not in runner.invoke(app, ["--env-file", str(env), "status"]).stderr
+
+
+def test_status_is_not_blocked_by_a_writer(db_path: Path) -> None:
+    import sqlite3
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a sync in the middle of applying a window
+    writer.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING' WHERE hour_utc LIKE '2026-03-10%'")
+    try:
+        code, report = _status()
+        assert code == 0 and report["marketplaces"][0]["ledger"]["APPLIED"] == 46  # the last committed state
+    finally:
+        writer.execute("ROLLBACK")
