@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from rtsales.clock import Clock, iso, parse_instant
+from rtsales.errors import SpApiQuotaError
 from rtsales.store import transaction
 
 
@@ -113,15 +114,21 @@ class OutOfTokens(Exception):
 
 
 class Pacer:
-    """Takes one persisted token per request; waits for refills only when the clock and budget allow."""
+    """Before every request: honour another process's cooldown, then take one persisted token.
+
+    Waits for refills only when the clock and the run's time budget allow.
+    """
 
     def __init__(self, db: Database, clock: Clock, deadline: datetime,
-                 plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None):
+                 plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None, api: str = "spapi"):
         self._db, self._clock, self._deadline = db, clock, deadline
-        self._plans, self._on_wait = plans, on_wait
+        self._plans, self._on_wait, self._api = plans, on_wait, api
         self.waited = 0.0
 
     def __call__(self, operation: str) -> None:
+        cooldown = active_cooldown(self._db, self._api, self._clock.now())
+        if cooldown is not None:  # another process hit a 429 while this one was running
+            raise CooldownStarted(operation, cooldown.until)
         plan = self._plans.get(operation)
         if plan is None:
             return
@@ -132,3 +139,11 @@ class Pacer:
             self.waited += wait
             if self._on_wait:
                 self._on_wait()
+
+
+class CooldownStarted(SpApiQuotaError):
+    """The persisted cooldown began during this run (someone else's 429): stop like after our own."""
+
+    def __init__(self, operation: str, until: datetime):
+        super().__init__(f"{operation}: another process hit the SP-API quota; cooling down until {iso(until)}",
+                         status=429, code="QuotaExceeded")

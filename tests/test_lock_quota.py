@@ -109,3 +109,14 @@ def test_pacer_waits_within_deadline_on_a_real_clock(tmp_path: Path) -> None:
     assert len(clock.slept) == 1 and 59 < clock.slept[0] < 61 and refreshed == [1]
     with pytest.raises(OutOfTokens):
         Pacer(db, clock, clock.now() + timedelta(seconds=5), SPAPI_PLANS)("createReport")
+
+
+def test_pacer_stops_when_another_process_starts_a_cooldown(tmp_path: Path) -> None:
+    from rtsales.quota import CooldownStarted
+    mine, theirs = open_db(tmp_path / "c.db"), open_db(tmp_path / "c.db")
+    pacer = Pacer(mine, FrozenClock(NOW), NOW + timedelta(minutes=10), SPAPI_PLANS)
+    pacer("getReport")
+    start_cooldown(theirs, "spapi", NOW, timedelta(minutes=30), timedelta(hours=4))
+    for operation in ("getReport", "download"):
+        with pytest.raises(CooldownStarted, match="another process hit the SP-API quota"):
+            pacer(operation)

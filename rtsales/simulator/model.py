@@ -118,7 +118,7 @@ class Simulator:
             request_id = str(uuid.uuid4())
             reply = reply.with_meta(headers={**reply.headers, "x-amzn-RequestId": request_id})
             self.log.record(LogEntry(iso(request.now), operation, method, path, reply.status,
-                                     reply.marketplace_id, reply.fault, request_id))
+                                     reply.marketplace_id, reply.fault, request_id, _client(request)))
             return reply
 
     def _dispatch(self, operation: str, request: Request) -> Reply:
@@ -239,3 +239,8 @@ class Simulator:
         content = document.content[: len(document.content) // 2] if truncated else document.content
         return Reply(200, {"Content-Type": "application/octet-stream"}, content,
                      fault="p_truncated" if truncated else None, marketplace_id=document.marketplace_id)
+
+
+def _client(request: Request) -> str | None:
+    token = request.headers.get("x-amz-access-token")
+    return hashlib.sha256(token.encode()).hexdigest()[:8] if token else None

@@ -18,6 +18,7 @@ class LogEntry:
     marketplace_id: str | None = None
     fault: str | None = None  # p429, p5xx, p_slow, p_truncated, p_fatal, p_expired (comma-joined)
     request_id: str = ""
+    client: str | None = None  # short fingerprint of the access token: tells processes apart
 
 
 class RequestLog:

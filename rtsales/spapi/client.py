@@ -133,6 +133,8 @@ class SpApiClient:
         raise AssertionError("unreachable")
 
     def _fetch_document(self, url: str) -> bytes:
+        if self._pacer is not None:
+            self._pacer("download")  # no usage plan, but a cooldown stops downloads too
         self.calls["download"] = self.calls.get("download", 0) + 1
         with self._http.stream("GET", url) as response:
             _screen("download", response)

@@ -1,0 +1,175 @@
+"""Chaos soak: many cron cycles of the real `rtsales sync` process against a faulty simulator.
+
+Faults on (429, 5xx, responses slower than the client timeout, truncated gzip, FATAL
+reports, expired URLs), a share of runs SIGKILLed at random moments, two runs started
+at once in some cycles; then faults off until the ledger settles. The seed
+(RTSALES_SOAK_SEED) makes a failing run reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rtsales.clock import FrozenClock, iso, parse_hour, parse_instant
+from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
+                               Faults, Simulator)
+from rtsales.store import open_db
+
+SEED = int(os.environ.get("RTSALES_SOAK_SEED", "20261122"))
+MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2")
+START = parse_instant("2026-03-10T00:05:00Z")
+CYCLE = timedelta(minutes=15)
+FAULT_CYCLES, SETTLE_CYCLES = 56, 60
+FAULTS = Faults(p429=0.03, p5xx=0.05, p_slow=0.02, p_truncated=0.05, p_fatal=0.05, p_expired=0.05, slow_seconds=1.2)
+SPAPI_OPS = {"createReport", "getReport", "getReportDocument", "download"}
+
+
+@dataclass
+class Soak:
+    sim: Simulator
+    clock: FrozenClock
+    base_url: str
+    db: Path
+    rng: random.Random
+    cycles: int = 0
+    kills: int = 0
+    doubles: int = 0
+    outputs: list[list[dict]] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+        return {**keep, "LWA_CLIENT_ID": DEFAULT_CLIENT_ID, "LWA_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+                "LWA_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN, "MARKETPLACE_IDS": ",".join(MARKETPLACES),
+                "SPAPI_ENDPOINT": self.base_url, "LWA_TOKEN_URL": f"{self.base_url}/auth/o2/token",
+                "RTSALES_DB": str(self.db), "RTSALES_NOW": iso(self.clock.now()), "LOOKBACK_DAYS": "2",
+                "HTTP_TIMEOUT_SECONDS": "0.5"}
+
+    def start(self) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "rtsales", "sync", "--json"], env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.db.parent)
+
+    def cycle(self, chaos: bool) -> None:
+        self.sim.set_now(self.clock.now())
+        procs = [self.start()]
+        if chaos and self.rng.random() < 0.15:
+            procs.append(self.start())
+            self.doubles += 1
+        outputs = []
+        for proc in procs:
+            killed = chaos and self.rng.random() < 0.2
+            try:
+                out, err = proc.communicate(timeout=self.rng.uniform(0.05, 0.8) if killed else 120)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)  # a random moment: whatever the run was doing
+                proc.communicate()
+                self.kills += 1
+                continue
+            assert proc.returncode in (0, 75), err
+            if proc.returncode == 0:
+                outputs.append(json.loads(out))
+        self.outputs.append(outputs)
+        self.cycles += 1
+        self.clock.advance(CYCLE)
+
+
+def _settled(soak: Soak) -> bool:
+    conn = open_db(soak.db).conn
+    pending = conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE status != 'APPLIED'").fetchone()[0]
+    conn.close()
+    return pending == 0
+
+
+@pytest.mark.slow
+def test_chaos_soak(tmp_path: Path) -> None:
+    clock = FrozenClock(START)
+    # Revisions settle within an hour, before the 90-minute safety lag: every fetched hour is final,
+    # so the table must equal the final truth exactly (late revisions have their own tests).
+    sim = Simulator(seed=SEED, clock=clock, faults=FAULTS, revision_hours=1)
+    with BackgroundServer(sim) as server:
+        soak = Soak(sim, clock, server.base_url, tmp_path / "soak.db", random.Random(SEED))
+        for _ in range(FAULT_CYCLES):
+            soak.cycle(chaos=True)
+        sim.set_faults(Faults())
+        for _ in range(SETTLE_CYCLES):
+            soak.cycle(chaos=False)
+            if _settled(soak):
+                break
+        status = subprocess.run([sys.executable, "-m", "rtsales", "status", "--json"], env=soak.env(),
+                                capture_output=True, text=True, check=True, cwd=tmp_path)
+    _report(soak)
+    _assert_all_applied_and_true(soak)
+    _assert_no_request_during_cooldowns(soak)
+    _assert_no_marketplace_worked_twice(soak)
+    _assert_status_agrees(soak, json.loads(status.stdout))
+
+
+def _report(soak: Soak) -> None:
+    conn = open_db(soak.db).conn
+    hours = conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger").fetchone()[0]
+    rows = conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0]
+    throttled = soak.sim.log.count(status=429)
+    faults = sum(1 for e in soak.sim.log.entries if e.fault)
+    print(f"\nsoak seed={SEED}: cycles={soak.cycles} kills={soak.kills} double-starts={soak.doubles} "
+          f"429s={throttled} injected-faults={faults} requests={len(soak.sim.log.entries)} hours={hours} rows={rows}")
+
+
+def _assert_all_applied_and_true(soak: Soak) -> None:
+    conn = open_db(soak.db).conn
+    states = dict(conn.execute("SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger GROUP BY status"))
+    assert set(states) == {"APPLIED"}, f"seed {SEED}: not settled: {states}"
+    for mp, key in conn.execute("SELECT marketplace_id, hour_utc FROM vendor_rt_sales_hour_ledger"):
+        stored = {a: (u, round(r * 100)) for a, u, r in conn.execute(
+            "SELECT asin, ordered_units, ordered_revenue FROM vendor_realtime_sales WHERE marketplace_id = ? "
+            "AND hour_utc = ?", [mp, key])}
+        truth = {a: (s.units, s.revenue_cents) for a, s in soak.sim.truth.final_truth(mp, parse_hour(key)).items()}
+        assert stored == truth, f"seed {SEED}: {mp} {key} differs from the final truth"
+    extra = conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales s WHERE NOT EXISTS (SELECT 1 FROM "
+                         "vendor_rt_sales_hour_ledger l WHERE l.marketplace_id = s.marketplace_id "
+                         "AND l.hour_utc = s.hour_utc)").fetchone()[0]
+    assert extra == 0
+
+
+def _assert_no_request_during_cooldowns(soak: Soak) -> None:
+    entries = [e for e in soak.sim.log.entries if e.operation in SPAPI_OPS]
+    hits = [parse_instant(e.at) for e in entries if e.status == 429]
+    assert hits, f"seed {SEED}: the soak produced no 429 to test"
+    for hit in hits:
+        during = [e for e in entries if hit < parse_instant(e.at) < hit + timedelta(minutes=30)]
+        assert not during, f"seed {SEED}: SP-API called during the cooldown after the 429 at {iso(hit)}"
+
+
+def _assert_no_marketplace_worked_twice(soak: Soak) -> None:
+    """Per marketplace, the requests of two processes (access tokens) never interleave."""
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    for index, entry in enumerate(soak.sim.log.entries):
+        if entry.marketplace_id and entry.client and entry.operation in SPAPI_OPS:
+            first, _ = spans.get((entry.marketplace_id, entry.client), (index, index))
+            spans[(entry.marketplace_id, entry.client)] = (first, index)
+    for (mp, client), (first, last) in spans.items():
+        for (other_mp, other), (o_first, o_last) in spans.items():
+            if other_mp == mp and other != client:
+                assert last < o_first or o_last < first, f"seed {SEED}: {mp} worked by two processes at once"
+    assert soak.doubles > 0 and len(spans) > soak.cycles // 2
+
+
+def _assert_status_agrees(soak: Soak, status: dict) -> None:
+    conn = open_db(soak.db).conn
+    for m in status["marketplaces"]:
+        counts = dict(conn.execute("SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+                                   "GROUP BY status", [m["marketplace_id"]]))
+        assert {k: v for k, v in m["ledger"].items() if v} == counts
+        newest = conn.execute("SELECT MAX(hour_utc) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND "
+                              "status = 'APPLIED'", [m["marketplace_id"]]).fetchone()[0]
+        assert m["last_applied_hour"] == newest and m["lock"] is None
+
+
