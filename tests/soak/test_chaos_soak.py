@@ -141,7 +141,8 @@ def _assert_all_applied_and_true(soak: Soak) -> None:
 
 def _assert_no_request_during_cooldowns(soak: Soak) -> None:
     entries = [e for e in soak.sim.log.entries if e.operation in SPAPI_OPS]
-    hits = [parse_instant(e.at) for e in entries if e.status == 429]
+    # A 429 held back past the client's timeout (p_slow) never reached rtsales: to it, a timeout.
+    hits = [parse_instant(e.at) for e in entries if e.status == 429 and "p_slow" not in (e.fault or "")]
     assert hits, f"seed {SEED}: the soak produced no 429 to test"
     for hit in hits:
         during = [e for e in entries if hit < parse_instant(e.at) < hit + timedelta(minutes=30)]
