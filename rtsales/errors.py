@@ -53,6 +53,12 @@ class TempFailError(RtsalesError):
     exit_code = ExitCode.TEMPFAIL
 
 
+class DatabaseBusyError(StoreError, TempFailError):
+    """Another connection held the database's write lock past the busy timeout."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
 class CooldownActiveError(TempFailError):
     """An API is cooling down after a quota hit."""
 
