@@ -31,12 +31,13 @@ from pathlib import Path
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock
+from typer.testing import Result
 
 from rtsales.clock import FrozenClock, iso
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, Simulator
 from rtsales.simulator.model import route
 from tests.e2e.conftest import CA, START, US
-from tests.reliability.conftest import invoke
+from tests.reliability.conftest import assert_one_error_line, invoke
 
 NEW_HOUR = "2026-03-10T10:00:00Z"  # due from 12:30 (SAFETY_LAG_MINUTES=90); the next one from 13:30
 Change = Callable[[httpx.Response], httpx.Response]
@@ -44,7 +45,7 @@ Change = Callable[[httpx.Response], httpx.Response]
 
 class Tamper(httpx.BaseTransport):
     """The simulator, except that once armed one marketplace's answers to the listed
-    operations are replaced."""
+    operations are replaced (Login with Amazon's, which belong to no marketplace, for all)."""
 
     def __init__(self, sim: Simulator, marketplace: str):
         self.sim, self.marketplace = sim, marketplace
@@ -57,7 +58,8 @@ class Tamper(httpx.BaseTransport):
         reply = self.sim.handle(request.method, str(request.url), dict(request.headers), request.read())
         response = httpx.Response(reply.status, headers=dict(reply.headers), content=reply.body, request=request)
         change = self.changes.get(operation)
-        return change(response) if change and reply.marketplace_id == self.marketplace else response
+        ours = reply.marketplace_id == self.marketplace or operation == "lwa"
+        return change(response) if change and ours else response
 
 
 @dataclass
@@ -67,8 +69,11 @@ class Amazon:
     env: dict[str, str]
     db_path: Path
 
+    def run(self, *args: str) -> Result:
+        return invoke(*args, env={**self.env, "RTSALES_NOW": iso(self.clock.now())})
+
     def sync(self) -> dict[str, object]:
-        result = invoke("sync", "--json", env={**self.env, "RTSALES_NOW": iso(self.clock.now())})
+        result = self.run("sync", "--json")
         assert result.exit_code == 0, (result.exit_code, result.stderr)
         return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -185,13 +190,10 @@ def _assert_failed_and_isolated(world: Amazon, us_sales: list[tuple[object, ...]
                      "'APPLIED'", US) == [(1,)]  # only the bad window's hour
     assert world.sql("SELECT COUNT(*) FROM vendor_rt_sales_documents WHERE marketplace_id = ?", US) == [(0,)]
     assert world.hour(CA) == ("APPLIED", None)
-    shown = invoke("status", "--json", "--marketplace", US,
-                   env={**world.env, "RTSALES_NOW": iso(world.clock.now())})
-    report = json.loads(shown.stdout)["marketplaces"][0]
+    report = json.loads(world.run("status", "--json", "--marketplace", US).stdout)["marketplaces"][0]
     assert report["failed"][0]["hour_utc"] == NEW_HOUR and message in report["failed"][0]["last_error"]
     assert report["diagnosis"].startswith("1 hour(s) FAILED")
-    human = invoke("status", env={**world.env, "RTSALES_NOW": iso(world.clock.now())}).stdout
-    assert f"FAILED {NEW_HOUR}" in human
+    assert f"FAILED {NEW_HOUR}" in world.run("status").stdout
 
 
 @pytest.mark.parametrize(("operation", "change", "message"), CASES)
@@ -237,3 +239,28 @@ def test_plain_http_only_with_a_loopback_endpoint(tmp_path: Path, httpx_mock: HT
     else:
         _assert_failed_and_isolated(world, us_sales, "refusing a document URL that is not https")
         assert not any(host in url for _, url in world.tamper.requests)
+
+
+@pytest.mark.parametrize(("status", "body", "exit_code", "message"), [
+    (400, b'{"error": "invalid_grant"}', 78, "refresh token rejected by Login with Amazon (invalid_grant)"),
+    (401, b'{"error": "invalid_client"}', 78, "client credentials rejected by Login with Amazon (invalid_client)"),
+    (400, b'{"error": "unsupported_grant_type"}', 1, "Login with Amazon answered HTTP 400 (unsupported_grant_type)"),
+    (400, b'["not", "an", "object"]', 1, "Login with Amazon answered HTTP 400 (no error code)"),
+    (200, b'{"token_type": "bearer"}', 1, "Login with Amazon answered 200 without an access token"),
+    (503, HTML, 1, "Login with Amazon failed: HTTP 503 after retries (Amazon's login service may be down"),
+], ids=["invalid-grant", "invalid-client", "unknown-error", "not-an-object", "no-token", "html-503"])
+def test_no_access_token_ends_the_run_and_fails_no_window(amazon: Amazon, status: int, body: bytes, exit_code: int,
+                                                          message: str) -> None:
+    """Login with Amazon is not one window's problem: the run stops at the first refusal
+    (no hour FAILED, claims released, no SP-API call) with one line and its exit code."""
+    before = amazon.sql("SELECT * FROM vendor_rt_sales_hour_ledger WHERE hour_utc != ? ORDER BY 1, 2", NEW_HOUR)
+    sales, sent = amazon.sql("SELECT * FROM vendor_realtime_sales"), len(amazon.tamper.requests)
+    amazon.tamper.changes["lwa"] = lambda r: _body(r, body, status, "application/json")
+    stderr = assert_one_error_line(amazon.run("sync"), exit_code, message)
+    assert "LWA_" in stderr or status == 503  # the hint names what to check
+    assert amazon.sql("SELECT * FROM vendor_rt_sales_hour_ledger WHERE hour_utc != ? ORDER BY 1, 2", NEW_HOUR) == before
+    assert amazon.sql("SELECT DISTINCT status FROM vendor_rt_sales_hour_ledger WHERE hour_utc = ?", NEW_HOUR) == [
+        ("MISSING",)]
+    assert amazon.sql("SELECT * FROM vendor_realtime_sales") == sales
+    assert {op for op, _ in amazon.tamper.requests[sent:]} == {"lwa"}  # 1 request, 3 when retried
+    assert len(amazon.tamper.requests) - sent == (3 if status == 503 else 1)
