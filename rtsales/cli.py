@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -134,4 +136,11 @@ app.add_typer(keepa.app, name="keepa")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception:  # only with RTSALES_DEBUG does an unknown error get this far
+        # The traceback, with secrets masked like every other line rtsales writes (no locals).
+        from rtsales.redaction import redact
+
+        sys.stderr.write(redact(traceback.format_exc()))
+        sys.exit(int(ExitCode.FAILURE))

@@ -20,6 +20,7 @@ from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import DocumentExpiredError, LoginError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.ingest import apply_window, stash_document, stashed_document
 from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, transition
+from rtsales.redaction import redact
 from rtsales.spapi.client import SpApiClient
 from rtsales.spapi.parse import SalesDocument, describe_error_document, parse_sales_document
 from rtsales.store import transaction
@@ -169,6 +170,7 @@ class WindowWorker:
              immediate: bool = False, count_attempt: bool = False) -> None:
         """FAILED with the error and a retry time; a split halves the window these hours may join."""
         now = self.clock.now()
+        error = redact(error)  # Amazon's error text is stored and shown: never with a credential in it
         attempts = self.db.conn.execute(
             "SELECT MAX(attempts) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND hour_utc = ?",
             [window.marketplace_id, window.keys()[0]]).fetchone()[0] or 0

@@ -1,8 +1,9 @@
 """Login with Amazon: exchanges the refresh token for an access token and caches it.
 
 The token is kept in memory only (never in the database) until 60 s before it
-expires. 400/401 answers naming invalid_grant or invalid_client are final and
-become configuration errors; timeouts, 429 and 5xx are retried.
+expires, and is registered as a secret so that no output or stored error shows it.
+400/401 answers naming invalid_grant or invalid_client are final and become
+configuration errors; timeouts, 429 and 5xx are retried.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rtsales.clock import Clock
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LoginError
 from rtsales.http import TransientHttpError, describe_failure, is_transient, retrying
+from rtsales.redaction import clip, register
 
 EXPIRY_MARGIN = timedelta(seconds=60)
 _CHECK = "check LWA_TOKEN_URL and the LWA_* credentials; cron will try again"
@@ -58,7 +60,9 @@ class LwaAuth:
             raise LoginError(f"Login with Amazon failed: {describe_failure(exc)} after retries",
                              hint="Amazon's login service may be down; cron will retry") from None
         self.fetches += 1
-        return _token_from(response)
+        token, lifetime = _token_from(response)
+        register(token)
+        return token, lifetime
 
     def _post(self) -> httpx.Response:
         response = self._http.post(self._url, data=self._form)
@@ -85,7 +89,7 @@ def _rejected(response: httpx.Response) -> Exception:
         return AuthError("client credentials rejected by Login with Amazon (invalid_client)",
                          status=response.status_code, code=code,
                          hint="check LWA_CLIENT_ID and LWA_CLIENT_SECRET")
-    return LoginError(f"Login with Amazon answered HTTP {response.status_code} ({code[:80] or 'no error code'})",
+    return LoginError(f"Login with Amazon answered HTTP {response.status_code} ({clip(code, 80) or 'no error code'})",
                       status=response.status_code, code=code or None, hint=_CHECK)
 
 
