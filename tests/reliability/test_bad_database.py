@@ -9,6 +9,7 @@ refused and left byte for byte, a lock held past the busy timeout is a clear Sto
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,9 @@ def _newer_schema(tmp_path: Path) -> Path:
     (_not_sqlite, ["is not a SQLite database", "will not overwrite"]),
     (_newer_schema, [f"schema version {len(MIGRATIONS) + 1}, newer", "upgrade rtsales"]),
 ], ids=["missing-directory", "directory", "not-sqlite", "newer-schema"])
-def test_unusable_database_path(tmp_path: Path, httpx_mock: HTTPXMock, make: object, fragments: list[str],
-                                args: list[str]) -> None:
-    path = make(tmp_path)  # type: ignore[operator]
+def test_unusable_database_path(tmp_path: Path, httpx_mock: HTTPXMock, make: Callable[[Path], Path],
+                                fragments: list[str], args: list[str]) -> None:
+    path = make(tmp_path)
     before, raw, files = snapshot(path), path.read_bytes() if path.is_file() else None, files_under(tmp_path)
     result = invoke(*args, env={**CREDS, "RTSALES_DB": str(path), "RTSALES_NOW": NOW})
     assert_one_error_line(result, 1, f"database {path}", *fragments)
