@@ -7,8 +7,11 @@ the command so that `rtsales status` never pays for httpx or tenacity.
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -17,27 +20,72 @@ from rtsales import __version__, render
 from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError
 
+try:  # typer >= 0.26 carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+_NO_ARGS_IS_HELP = getattr(click_exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage(exc: click_exceptions.UsageError) -> NoReturn:
+    """A bad option or argument: one line naming it and where to read more, exit 2."""
+    where = f"{exc.ctx.command_path} --help" if exc.ctx else "rtsales --help"
+    render.error(exc.format_message(), f"see '{where}'")
+    raise typer.Exit(int(ExitCode.USAGE))
+
 
 class _ErrorBoundary(TyperGroup):
-    """Maps RtsalesError (and, outside debug, any error) to one stderr line and an exit code."""
+    """Maps RtsalesError, bad usage and database trouble (and, outside debug, any error)
+    to one stderr line and an exit code."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click_exceptions.UsageError as exc:  # a bad global option
+            if isinstance(exc, _NO_ARGS_IS_HELP):
+                raise
+            _usage(exc)
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click_exceptions.UsageError as exc:  # a bad command, option or argument
+            if isinstance(exc, _NO_ARGS_IS_HELP):
+                raise
+            _usage(exc)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except RtsalesError as exc:
-            render.error(exc.message, exc.hint)
-            raise typer.Exit(int(exc.exit_code)) from None
+            _fail(exc)
         except KeyboardInterrupt:
             render.error("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:
+            known = _database_problem(ctx, exc)
+            if known is not None:
+                _fail(known)
             if os.environ.get("RTSALES_DEBUG"):
                 raise
             render.error(f"unexpected error: {exc.__class__.__name__}: {exc}",
                          "set RTSALES_DEBUG=1 to see the traceback")
             raise typer.Exit(int(ExitCode.FAILURE)) from None
+
+
+def _fail(exc: RtsalesError) -> NoReturn:
+    render.error(exc.message, exc.hint)
+    raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _database_problem(ctx: typer.Context, exc: Exception) -> RtsalesError | None:
+    """A write refused half-way through a command (read-only file, lock held past the busy
+    timeout, full disk) is the same trouble `open_db` reports, not an unexpected error."""
+    from rtsales.store.db import database_problem
+
+    settings = getattr(ctx.obj, "settings", None)
+    if settings is None or not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    return database_problem(Path(settings.db_path), exc)
 
 
 app = typer.Typer(
@@ -88,4 +136,11 @@ app.add_typer(keepa.app, name="keepa")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception:  # only with RTSALES_DEBUG does an unknown error get this far
+        # The traceback, with secrets masked like every other line rtsales writes (no locals).
+        from rtsales.redaction import redact
+
+        sys.stderr.write(redact(traceback.format_exc()))
+        sys.exit(int(ExitCode.FAILURE))

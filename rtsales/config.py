@@ -160,6 +160,13 @@ def is_http_loopback(url: str) -> bool:
         return False
 
 
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise ValueError("must be an ISO-8601 timestamp with a zone, e.g. 2026-01-01T00:15:00Z") from None
+
+
 def _key_safe_url(text: str) -> str:
     # The bearer key travels with every request: plain http only where it cannot leave the host.
     url = _url(text)
@@ -172,7 +179,7 @@ def _key_safe_url(text: str) -> str:
 _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RTSALES_DB": ("db_path", Path),
     "LWA_TOKEN_URL": ("lwa_token_url", _url),
-    "RTSALES_NOW": ("now", parse_instant),
+    "RTSALES_NOW": ("now", _instant),
     "QUOTA_COOLDOWN_MINUTES": ("quota_cooldown_minutes", _positive_int),
     "QUOTA_COOLDOWN_MAX_MINUTES": ("quota_cooldown_max_minutes", _positive_int),
     "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": ("daily_audit_enabled", _boolean),

@@ -53,6 +53,12 @@ class TempFailError(RtsalesError):
     exit_code = ExitCode.TEMPFAIL
 
 
+class DatabaseBusyError(StoreError, TempFailError):
+    """Another connection held the database's write lock past the busy timeout."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
 class CooldownActiveError(TempFailError):
     """An API is cooling down after a quota hit."""
 
@@ -103,7 +109,12 @@ class DocumentExpiredError(SpApiError):
     """The pre-signed document URL expired before we fetched it; ask for a fresh one."""
 
 
-class AuthError(SpApiError):
+class LoginError(SpApiError):
+    """Login with Amazon gave no access token (down, or an answer we cannot use): no SP-API
+    call can be made, so the run stops instead of failing every window in turn."""
+
+
+class AuthError(LoginError):
     """Login with Amazon rejected our credentials; only the user can fix this."""
 
     exit_code = ExitCode.CONFIG

@@ -50,6 +50,12 @@ def redact(text: str) -> str:
     return text
 
 
+def clip(text: str, limit: int) -> str:
+    """Shorten dynamic text for a message: mask first, then cut, so a cut never leaves half
+    a secret that `redact()` would no longer recognise."""
+    return redact(text)[:limit]
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record's final message with secrets masked."""
 

@@ -1,8 +1,10 @@
 """Moving one window through its report's life: create, poll, download, apply, fail.
 
-Each step is a guarded ledger transition. A 429 (SpApiQuotaError) and running
-out of paced tokens (OutOfTokens) propagate to the engine untouched; any other
-error on a window is recorded on that window's hours and does not stop others.
+Each step is a guarded ledger transition. A 429 (SpApiQuotaError), no access
+token from Login with Amazon (LoginError, AuthError for rejected credentials: no
+window can succeed) and running out of paced tokens (OutOfTokens) propagate to the
+engine untouched; any other error on a window is recorded on that window's hours and
+does not stop others.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from rtsales.clock import Clock, iso, parse_instant
-from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
+from rtsales.errors import DocumentExpiredError, LoginError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.ingest import apply_window, stash_document, stashed_document
 from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, transition
+from rtsales.redaction import redact
 from rtsales.spapi.client import SpApiClient
 from rtsales.spapi.parse import SalesDocument, describe_error_document, parse_sales_document
 from rtsales.store import transaction
 
 log = logging.getLogger(__name__)
 S = HourStatus
+ENDS_THE_RUN = (SpApiQuotaError, LoginError)  # not one window's problem: stop every SP-API call
 STUCK_AFTER = timedelta(hours=2)
 
 
@@ -53,7 +57,7 @@ class WindowWorker:
             claim(conn, window, now)
         try:
             report_id = self.client.create_report(window.marketplace_id, window.start, window.end)
-        except SpApiQuotaError:
+        except ENDS_THE_RUN:
             self._release(window)
             raise
         except SpApiError as exc:
@@ -88,7 +92,7 @@ class WindowWorker:
             else:
                 self._poll(window, report_id, tally)
         except (DocumentExpiredError, ReportParseError, SpApiError) as exc:
-            if isinstance(exc, SpApiQuotaError):
+            if isinstance(exc, ENDS_THE_RUN):
                 raise
             self._on_error(window, report_id, status, exc, tally)
 
@@ -137,7 +141,7 @@ class WindowWorker:
             document = self.client.get_report_document(document_id)
             return describe_error_document(self.client.download(document))
         except (SpApiError, ReportParseError) as exc:
-            if isinstance(exc, SpApiQuotaError):
+            if isinstance(exc, ENDS_THE_RUN):
                 raise
             return f"(error document unavailable: {exc.message})"
 
@@ -166,6 +170,7 @@ class WindowWorker:
              immediate: bool = False, count_attempt: bool = False) -> None:
         """FAILED with the error and a retry time; a split halves the window these hours may join."""
         now = self.clock.now()
+        error = redact(error)  # Amazon's error text is stored and shown: never with a credential in it
         attempts = self.db.conn.execute(
             "SELECT MAX(attempts) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND hour_utc = ?",
             [window.marketplace_id, window.keys()[0]]).fetchone()[0] or 0

@@ -12,6 +12,7 @@ import pytest
 from rtsales.errors import StoreError
 from rtsales.store import open_db, transaction
 from rtsales.store.migrations import MIGRATIONS, migrate, schema_version
+from tests.unprivileged import give_away, run_python, shared_directory
 
 TABLES = {"vendor_realtime_sales", "vendor_rt_sales_hour_ledger", "vendor_rt_sales_worker_lock",
           "api_cooldowns", "api_rate_buckets", "rtsales_state"}
@@ -90,13 +91,18 @@ def test_missing_directory_is_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "missing").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_file(tmp_path: Path) -> None:
-    path = tmp_path / "ro.db"
-    sqlite3.connect(path).close()
-    path.chmod(0o400)
-    with pytest.raises(StoreError, match="read-only"):
-        open_db(path)
+def test_read_only_file() -> None:
+    # Root writes through chmod: the open runs as an unprivileged user in a subprocess.
+    with shared_directory() as shared:
+        path = shared / "ro.db"
+        sqlite3.connect(path).close()  # version 0: opening it must migrate, i.e. write
+        give_away(shared, path)
+        path.chmod(0o400)
+        done = run_python(["-c", "from rtsales.errors import StoreError\nfrom rtsales.store import open_db\n"
+                                 "try:\n    open_db('ro.db')\nexcept StoreError as exc:\n    print(exc.message)"],
+                          cwd=shared)
+        assert done.stdout.strip() == "database ro.db is read-only", done.stderr
+        assert schema_version(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) == 0
 
 
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:

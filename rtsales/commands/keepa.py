@@ -22,6 +22,7 @@ def balance(
     from rtsales import render
     from rtsales.keepa.balance import balance_report
 
+    ctx.obj.settings.require_keepa()  # before opening (or creating) the database
     report = balance_report(ctx.obj.db, ctx.obj.settings, ctx.obj.clock, cost)
     if as_json:
         render.print_json(report)
@@ -47,6 +48,7 @@ def products(
     from rtsales import render
     from rtsales.keepa.products import fetch_products
 
+    ctx.obj.settings.require_keepa()  # before opening (or creating) the database
     with render.wait_progress() as on_wait:
         report = fetch_products(ctx.obj.db, ctx.obj.settings, ctx.obj.clock, asins or [], from_sales=from_sales,
                                 domain=domain, wait=not no_wait, caller_buffer=buffer, on_wait=on_wait)

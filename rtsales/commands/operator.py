@@ -12,7 +12,10 @@ audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late r
 
 
 def _marketplaces(ctx: typer.Context, marketplace: str | None) -> tuple[str, ...]:
+    """The marketplaces an SP-API command works on; refuses missing credentials first, so that
+    a command that cannot run does not create or touch the database."""
     app = ctx.obj
+    app.settings.require_spapi()
     if marketplace:
         check_marketplace(marketplace, list(app.settings.marketplace_ids))
         return (marketplace,)
@@ -23,7 +26,8 @@ def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool
     from rtsales import render
     from rtsales.operator import run_audit
     app = ctx.obj
-    report = run_audit(app.db, app.settings, app.clock, kind, _marketplaces(ctx, marketplace))
+    marketplaces = _marketplaces(ctx, marketplace)
+    report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
     if as_json:
         render.print_json(report)
     else:
@@ -54,11 +58,13 @@ def fill_day(
 ) -> None:
     """Re-fetch every hour of one day (APPLIED and FAILED included) now, within quota."""
     from rtsales import render
+    from rtsales.operator import day_hours
     from rtsales.operator import fill_day as repair
     app = ctx.obj
+    marketplaces = _marketplaces(ctx, marketplace)
+    day_hours(day, tz, app.clock.now(), app.settings.fill_day_max_age_days)  # refuse before touching the database
     with render.hour_progress(f"fill-day {day}", enabled=not as_json) as advance:
-        report = repair(app.db, app.settings, app.clock, day, tz, _marketplaces(ctx, marketplace),
-                        on_progress=advance)
+        report = repair(app.db, app.settings, app.clock, day, tz, marketplaces, on_progress=advance)
     if as_json:
         render.print_json(report)
     else:

@@ -17,6 +17,7 @@ def sync(
     from rtsales.engine import SyncRun
 
     app = ctx.obj
+    app.settings.require_spapi()  # before opening (or creating) the database
     result = SyncRun(app.db, app.settings, app.clock).run()
     if as_json:
         render.print_json(result)

@@ -18,6 +18,7 @@ from rtsales.errors import ExitCode, KeepaError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
 from rtsales.keepa.budget import TokenBudget, cooldown_error
 from rtsales.keepa.status import TokenStatus, from_body
+from rtsales.redaction import clip
 
 NOT_ENOUGH_TOKEN_TRIES = 3
 _AUTH_STATUSES = {401, 402, 403}
@@ -122,6 +123,6 @@ class KeepaClient:
         error = error if isinstance(error, dict) else {}
         detail = " ".join(str(error.get(k)) for k in ("type", "message") if error.get(k)) or "no error detail"
         auth = code in _AUTH_STATUSES
-        return KeepaError(f"Keepa /{endpoint}: HTTP {code}: {detail}"[:300], status=code,
+        return KeepaError(clip(f"Keepa /{endpoint}: HTTP {code}: {detail}", 300), status=code,
                           exit_code=ExitCode.CONFIG if auth else None,
                           hint="check KEEPA_API_KEY and that the plan includes this endpoint" if auth else None)

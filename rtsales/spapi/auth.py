@@ -1,8 +1,9 @@
 """Login with Amazon: exchanges the refresh token for an access token and caches it.
 
 The token is kept in memory only (never in the database) until 60 s before it
-expires. 400/401 answers naming invalid_grant or invalid_client are final and
-become configuration errors; timeouts, 429 and 5xx are retried.
+expires, and is registered as a secret so that no output or stored error shows it.
+400/401 answers naming invalid_grant or invalid_client are final and become
+configuration errors; timeouts, 429 and 5xx are retried.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import httpx
 
 from rtsales.clock import Clock
 from rtsales.config import Settings
-from rtsales.errors import AuthError, SpApiError
+from rtsales.errors import AuthError, LoginError
 from rtsales.http import TransientHttpError, describe_failure, is_transient, retrying
+from rtsales.redaction import clip, register
 
 EXPIRY_MARGIN = timedelta(seconds=60)
+_CHECK = "check LWA_TOKEN_URL and the LWA_* credentials; cron will try again"
 
 
 class LwaAuth:
@@ -54,10 +57,12 @@ class LwaAuth:
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            raise SpApiError(f"Login with Amazon failed: {describe_failure(exc)} after retries",
+            raise LoginError(f"Login with Amazon failed: {describe_failure(exc)} after retries",
                              hint="Amazon's login service may be down; cron will retry") from None
         self.fetches += 1
-        return _token_from(response)
+        token, lifetime = _token_from(response)
+        register(token)
+        return token, lifetime
 
     def _post(self) -> httpx.Response:
         response = self._http.post(self._url, data=self._form)
@@ -66,15 +71,15 @@ class LwaAuth:
         if response.status_code in (400, 401):
             raise _rejected(response)
         if response.status_code != 200:
-            raise SpApiError(f"Login with Amazon answered HTTP {response.status_code}",
-                             status=response.status_code)
+            raise LoginError(f"Login with Amazon answered HTTP {response.status_code}",
+                             status=response.status_code, hint=_CHECK)
         return response
 
 
 def _rejected(response: httpx.Response) -> Exception:
     try:
         code = str(response.json().get("error", ""))
-    except ValueError:
+    except (ValueError, AttributeError):  # not JSON, or not an object
         code = ""
     if code == "invalid_grant":
         return AuthError("refresh token rejected by Login with Amazon (invalid_grant)",
@@ -84,8 +89,8 @@ def _rejected(response: httpx.Response) -> Exception:
         return AuthError("client credentials rejected by Login with Amazon (invalid_client)",
                          status=response.status_code, code=code,
                          hint="check LWA_CLIENT_ID and LWA_CLIENT_SECRET")
-    return SpApiError(f"Login with Amazon answered HTTP {response.status_code} ({code or 'no error code'})",
-                      status=response.status_code, code=code or None)
+    return LoginError(f"Login with Amazon answered HTTP {response.status_code} ({clip(code, 80) or 'no error code'})",
+                      status=response.status_code, code=code or None, hint=_CHECK)
 
 
 def _token_from(response: httpx.Response) -> tuple[str, int]:
@@ -93,4 +98,4 @@ def _token_from(response: httpx.Response) -> tuple[str, int]:
         body = response.json()
         return str(body["access_token"]), int(body.get("expires_in", 3600))
     except (ValueError, KeyError, TypeError):
-        raise SpApiError("Login with Amazon answered 200 without an access token") from None
+        raise LoginError("Login with Amazon answered 200 without an access token", hint=_CHECK) from None

@@ -21,6 +21,7 @@ from rtsales.clock import Clock, iso
 from rtsales.config import Settings, is_http_loopback
 from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.redaction import clip
 from rtsales.spapi.auth import LwaAuth
 
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
@@ -209,7 +210,7 @@ def _api_error(op: str, response: httpx.Response) -> SpApiError:
         return SpApiError(f"{op}: HTTP {response.status_code} with {kind}", status=response.status_code)
     first = errors[0]
     code, message = str(first.get("code", "Unknown")), str(first.get("message", ""))
-    return SpApiError(f"{op}: HTTP {response.status_code} {code}: {message}"[:300],
+    return SpApiError(clip(f"{op}: HTTP {response.status_code} {code}: {message}", 300),
                       status=response.status_code, code=code)
 
 

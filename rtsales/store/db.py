@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from rtsales.errors import StoreError
+from rtsales.errors import DatabaseBusyError, StoreError
 from rtsales.store.migrations import check_version, migrate
 
 BUSY_TIMEOUT_MS = 5000
@@ -47,7 +47,8 @@ def _check_path(path: Path) -> bool:
 
 
 def _create_private(path: Path) -> None:
-    # Create the file ourselves so it is 0600 from the first byte, not after.
+    # Create the file ourselves so it is 0600 from the first byte, whatever the umask.
+    # SQLite gives the -wal and -shm files the mode of the database file.
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
@@ -55,12 +56,13 @@ def _create_private(path: Path) -> None:
     except OSError as exc:
         raise StoreError(f"cannot create database {path}: {exc.strerror}",
                          hint="check that the directory is writable") from None
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
+def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     check_version(conn)  # before WAL: switching journal mode rewrites the header
@@ -68,7 +70,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     if mode != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
+    migrate(conn)
 
 
 def open_db(path: Path) -> Database:
@@ -76,26 +78,42 @@ def open_db(path: Path) -> Database:
     path = Path(path)
     if _check_path(path):
         _create_private(path)
+    conn: sqlite3.Connection | None = None
     try:
-        conn = _connect(path)
-        migrate(conn)
-    except sqlite3.DatabaseError as exc:
-        raise _store_error(path, exc) from None
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        _prepare(conn)
+    except BaseException as exc:
+        if conn is not None:
+            conn.close()  # a refused file keeps no -wal / -shm of ours beside it
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise _store_error(path, exc) from None
+        raise
     return Database(conn)
 
 
-def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+def database_problem(path: Path, exc: sqlite3.DatabaseError) -> StoreError | None:
+    """The user-fixable trouble behind a SQLite error, or None for anything else (a bug)."""
     text = str(exc)
     if "readonly" in text or "read-only" in text:
         return StoreError(f"database {path} is read-only",
                           hint="make the file and its directory writable by this user")
     if "locked" in text or "busy" in text:
-        return StoreError(f"database {path} is locked by another process",
-                          hint="another rtsales may be writing; retry in a minute")
+        # Nothing was written (the transaction never began or was rolled back): like a busy
+        # worker lock, a temporary refusal that the next cron run retries (exit 75).
+        return DatabaseBusyError(f"database {path} is locked by another process "
+                                 f"(waited {BUSY_TIMEOUT_MS / 1000:g} s)",
+                                 hint="another rtsales or a sqlite3 shell is writing; cron will try again")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"database {path} is not a valid SQLite database",
                           hint="choose another --db / RTSALES_DB; rtsales will not overwrite it")
-    return StoreError(f"database {path}: {text}")
+    if "disk is full" in text or "disk I/O error" in text:
+        return StoreError(f"database {path}: {text}", hint="free some disk space or check the file system")
+    return None
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    return database_problem(path, exc) or StoreError(f"database {path}: {exc}")
 
 
 @contextmanager

@@ -162,8 +162,9 @@ def check_version(conn: sqlite3.Connection) -> int:
     """The file's schema version; a version newer than this code knows is refused."""
     current = schema_version(conn)
     if current > len(MIGRATIONS):
+        where = conn.execute("PRAGMA database_list").fetchone()[2]
         raise StoreError(
-            f"database schema version {current} is newer than this rtsales understands "
+            f"database {where} has schema version {current}, newer than this rtsales understands "
             f"({len(MIGRATIONS)})",
             hint="upgrade rtsales (pip install -U rtsales) or point --db at another file")
     return current

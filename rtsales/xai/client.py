@@ -20,6 +20,7 @@ from rtsales.clock import Clock
 from rtsales.config import Settings
 from rtsales.errors import ExitCode, XaiAuthError, XaiCreditsExhaustedError, XaiError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.redaction import clip
 from rtsales.xai.usage import TokenUsage
 
 SYSTEM_PROMPT = ("You judge products for an Amazon vendor's catalogue team. Answer in one short line; "
@@ -90,7 +91,7 @@ def _refused(response: httpx.Response) -> XaiError:
     if status == 404:
         return XaiError("xAI does not know this model or endpoint (HTTP 404)", status=404,
                         exit_code=ExitCode.CONFIG, hint="check XAI_MODEL and XAI_API_URL")
-    return XaiError(f"xAI refused the request (HTTP {status}): {_message(response)}"[:300], status=status)
+    return XaiError(clip(f"xAI refused the request (HTTP {status}): {_message(response)}", 300), status=status)
 
 
 def _gave_up(exc: BaseException) -> XaiError:
