@@ -101,3 +101,14 @@ def test_200_without_token(httpx_mock: HTTPXMock, make_settings: Callable[..., S
     httpx_mock.add_response(url=TOKEN_URL, json={"token_type": "bearer"})
     with pytest.raises(SpApiError, match="without an access token"):
         _auth(make_settings, clock).access_token()
+
+
+@pytest.mark.parametrize("lifetime", [10**30, -5, 0])
+def test_absurd_token_lifetime_is_clamped(httpx_mock: HTTPXMock, make_settings: Callable[..., Settings],
+                                          clock: FrozenClock, lifetime: int) -> None:
+    httpx_mock.add_response(url=TOKEN_URL, json={"access_token": "Atza|odd", "expires_in": lifetime})
+    httpx_mock.add_response(url=TOKEN_URL, json={"access_token": "Atza|next", "expires_in": 3600})
+    auth = _auth(make_settings, clock)
+    assert auth.access_token() == "Atza|odd"
+    clock.advance(timedelta(days=1))
+    assert auth.access_token() == "Atza|next"  # never kept beyond a day

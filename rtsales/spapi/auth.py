@@ -96,6 +96,7 @@ def _rejected(response: httpx.Response) -> Exception:
 def _token_from(response: httpx.Response) -> tuple[str, int]:
     try:
         body = response.json()
-        return str(body["access_token"]), int(body.get("expires_in", 3600))
+        # Clamp: a nonsense lifetime must neither overflow the clock nor keep a token for days.
+        return str(body["access_token"]), min(max(int(body.get("expires_in", 3600)), 120), 24 * 3600)
     except (ValueError, KeyError, TypeError):
         raise LoginError("Login with Amazon answered 200 without an access token", hint=_CHECK) from None
