@@ -91,13 +91,21 @@ class LockLostError(RtsalesError):
     """The worker lock was taken by someone else while we held it."""
 
 
-class SpApiError(RtsalesError):
-    """SP-API answered with an error we do not retry."""
+class ApiError(RtsalesError):
+    """A remote API answered with an error we do not retry; `status` is its HTTP status if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None,
+                 exit_code: ExitCode | None = None):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.status = status
+
+
+class SpApiError(ApiError):
+    """SP-API answered with an error we do not retry; `code` is Amazon's ErrorList code."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
                  hint: str | None = None, exit_code: ExitCode | None = None):
-        super().__init__(message, hint=hint, exit_code=exit_code)
-        self.status = status
+        super().__init__(message, status=status, hint=hint, exit_code=exit_code)
         self.code = code
 
 
@@ -124,7 +132,7 @@ class ReportParseError(RtsalesError):
     """A report document is not what Amazon's schema promises."""
 
 
-class XaiError(RtsalesError):
+class XaiError(ApiError):
     """xAI answered with an error we do not retry, or could not be reached.
 
     `may_have_cost` says whether xAI may have billed the request; when it is
@@ -133,8 +141,7 @@ class XaiError(RtsalesError):
 
     def __init__(self, message: str, *, status: int | None = None, may_have_cost: bool = False,
                  hint: str | None = None, exit_code: ExitCode | None = None):
-        super().__init__(message, hint=hint, exit_code=exit_code)
-        self.status = status
+        super().__init__(message, status=status, hint=hint, exit_code=exit_code)
         self.may_have_cost = may_have_cost
 
 
@@ -154,10 +161,5 @@ class XaiQuotaExhaustedError(TempFailError):
     """Our own XAI_DAILY_LIMIT is reached and no fallback answer is configured."""
 
 
-class KeepaError(RtsalesError):
+class KeepaError(ApiError):
     """Keepa answered with an error we do not retry (bad key, bad request, not JSON)."""
-
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None,
-                 exit_code: ExitCode | None = None):
-        super().__init__(message, hint=hint, exit_code=exit_code)
-        self.status = status
