@@ -119,6 +119,7 @@ def test_grid_shows_states_and_legend(db_path: Path) -> None:
     row = next(line for line in text.splitlines() if line.strip().startswith("2026-03-10"))
     assert row.split()[1][:10] == "███x·█████"
     assert "█ applied" in text and "x failed" in text and "· missing" in text
+    assert "\x1b[" not in text  # not a terminal (pipe, cron): no colour codes, the characters carry it
 
 
 def test_refusals(db_path: Path) -> None:
