@@ -3,21 +3,37 @@
 Anything that is not what Amazon's schema promises raises ReportParseError
 naming the field and a short sample; it never returns a silent empty list.
 Zero-unit rows are real rows; orderedUnits may be negative.
+
+`read_sales_document` streams: it checks reportSpecification before handing out
+a single row, then yields reportData rows as the gzip body inflates, so a
+million-row document costs tens of MB instead of a gigabyte. Each row passes the
+same checks as before (a fast path for the common shape, `_row` for everything
+else and for the error message). A document whose reportData comes before its
+reportSpecification (Amazon writes the specification first) is read whole.
+`parse_sales_document` materialises the rows and refuses duplicate (hour, ASIN)
+rows itself; streamed rows leave that to the table's primary key (`rtsales.ingest`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from rtsales.clock import HOUR, hour_key, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
+from rtsales.spapi.jsonstream import JsonCursor, NotJson, byte_chunks, gunzip_chunks, text_chunks
 
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
+DEFAULT_LIMIT = 512 * 1024 * 1024  # bytes of inflated document (MAX_DOCUMENT_MB's default)
 _SAMPLE = 80
+_FIELDS = itemgetter("startTime", "endTime", "asin", "orderedUnits", "orderedRevenue")
+Row = tuple[str, str, int, float]  # (hour_utc, asin, ordered_units, ordered_revenue), as in SalesRow
 
 
 class SalesRow(NamedTuple):
@@ -31,6 +47,14 @@ class SalesRow(NamedTuple):
 class SalesDocument:
     currency_code: str
     rows: list[SalesRow]
+
+
+@dataclass(frozen=True)
+class SalesStream:
+    """A checked specification and rows that are read, and checked, as they are consumed (once)."""
+
+    currency_code: str
+    rows: Iterator[Row]
 
 
 def _fail(what: str, sample: Any) -> ReportParseError:
@@ -80,12 +104,20 @@ def _row(item: Any, start: datetime, end: datetime) -> SalesRow:
         raise _fail(f"bad startTime/endTime ({exc})", item) from None
     if not start <= hour < end:
         raise _fail("row outside the requested window", item)
-    units, revenue = item.get("orderedUnits"), item.get("orderedRevenue")
+    units = item.get("orderedUnits")
     if not isinstance(units, int) or isinstance(units, bool):
         raise _fail("orderedUnits is not an integer", item)
-    if not isinstance(revenue, (int, float)) or isinstance(revenue, bool) or not math.isfinite(revenue):
-        raise _fail("orderedRevenue is not a number", item)
-    return SalesRow(hour_key(hour), _text(item, "asin"), units, float(revenue))
+    return SalesRow(hour_key(hour), _text(item, "asin"), units, _revenue(item))
+
+
+def _revenue(item: dict[str, Any]) -> float:
+    revenue = item.get("orderedRevenue")
+    try:
+        if isinstance(revenue, (int, float)) and not isinstance(revenue, bool) and math.isfinite(revenue):
+            return float(revenue)
+    except OverflowError:  # an integer too large for a float
+        pass
+    raise _fail("orderedRevenue is not a number", item)
 
 
 def _text(item: dict[str, Any], name: str) -> str:
@@ -95,20 +127,132 @@ def _text(item: dict[str, Any], name: str) -> str:
     return value
 
 
-def parse_sales_document(raw: bytes, marketplace_id: str, start: datetime, end: datetime) -> SalesDocument:
-    """Parse and validate a document for the window [start, end) of one marketplace."""
-    data = _load(raw)
+def _parse_whole(body: bytes, marketplace_id: str, start: datetime, end: datetime) -> SalesDocument:
+    """The whole document in memory: the exact messages for any layout."""
+    data = _load(body)
     currency = _specification(data, marketplace_id)
     items = data.get("reportData")
     if not isinstance(items, list):
         raise _fail("reportData missing or not a list", data)
-    rows = [_row(item, start, end) for item in items]
+    return SalesDocument(currency_code=currency, rows=[_row(item, start, end) for item in items])
+
+
+def parse_sales_document(raw: bytes, marketplace_id: str, start: datetime, end: datetime) -> SalesDocument:
+    """Parse and validate a (not compressed) document for the window [start, end) of one marketplace."""
+    stream = read_sales_document(raw, marketplace_id, start, end, gzipped=False)
+    rows = [SalesRow._make(row) for row in stream.rows]
     seen: set[tuple[str, str]] = set()
     for row in rows:
         if (row.hour_utc, row.asin) in seen:
             raise _fail("duplicate row for one hour and ASIN", row._asdict())
         seen.add((row.hour_utc, row.asin))
-    return SalesDocument(currency_code=currency, rows=rows)
+    return SalesDocument(currency_code=stream.currency_code, rows=rows)
+
+
+def read_sales_document(raw: bytes, marketplace_id: str, start: datetime, end: datetime, *,
+                        gzipped: bool = True, limit: int = DEFAULT_LIMIT) -> SalesStream:
+    """Check the specification now; the rows (not yet checked for duplicates) come as they are read."""
+    cursor = JsonCursor(text_chunks(gunzip_chunks(raw, limit) if gzipped else byte_chunks(raw)))
+    with _reading():
+        head = _head(cursor)
+    if head is None:  # not the usual layout: the whole document, the old way
+        whole = _parse_whole(b"".join(gunzip_chunks(raw, limit)) if gzipped else raw, marketplace_id, start, end)
+        return SalesStream(whole.currency_code, iter(whole.rows))
+    fields, at_data = head
+    currency = _specification(fields, marketplace_id)
+    if not at_data or cursor.peek() != "[":
+        raise _fail("reportData missing or not a list", fields if not at_data else cursor.sample())
+    return SalesStream(currency, _streamed_rows(cursor, start, end))
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """NotJson and bad UTF-8 met while reading, as the ReportParseError a caller expects."""
+    try:
+        yield
+    except NotJson as exc:
+        raise _fail("not JSON", exc.sample) from None
+    except UnicodeDecodeError as exc:
+        raise _fail("bytes are not UTF-8 text", repr(exc.object[exc.start:exc.start + 40])) from None
+
+
+def _head(cursor: JsonCursor) -> tuple[dict[str, Any], bool] | None:
+    """Top-level members before reportData, and whether the cursor now sits at its value.
+
+    None when the document is not an object or reportData precedes reportSpecification."""
+    if cursor.peek() != "{":
+        return None
+    cursor.pos += 1
+    fields: dict[str, Any] = {}
+    if cursor.peek() == "}":
+        cursor.pos += 1
+        _end_of_document(cursor)
+        return fields, False
+    while True:
+        key = _key(cursor)
+        if key == "reportData":
+            return (fields, True) if "reportSpecification" in fields else None
+        fields[key] = cursor.value()
+        if cursor.expect(",}") == "}":
+            _end_of_document(cursor)
+            return fields, False
+
+
+def _key(cursor: JsonCursor) -> str:
+    key = cursor.value()
+    if not isinstance(key, str):
+        raise NotJson(cursor.sample())
+    cursor.expect(":")
+    return key
+
+
+def _end_of_document(cursor: JsonCursor) -> None:
+    if cursor.peek():
+        raise NotJson(cursor.sample())
+
+
+def _streamed_rows(cursor: JsonCursor, start: datetime, end: datetime) -> Iterator[Row]:
+    with _reading():
+        yield from _checked(cursor.array_batches(), start, end)
+        while cursor.expect(",}") == ",":  # members after reportData
+            key = _key(cursor)
+            if key in ("reportData", "reportSpecification"):
+                raise _fail(f"{key} appears twice", key)
+            cursor.value()
+        _end_of_document(cursor)
+
+
+def _checked(batches: Iterator[list[Any]], start: datetime, end: datetime) -> Iterator[Row]:
+    """The hot loop: rows of the common shape pass a few type checks; the rest go through `_row`."""
+    hours: dict[tuple[str, str], str] = {}
+    last_started: object = None
+    last_ended: object = None
+    hour = ""
+    for batch in batches:
+        for item in batch:
+            try:
+                started, ended, asin, units, revenue = _FIELDS(item)
+            except (KeyError, TypeError):
+                yield _row(item, start, end)  # raises: not an object, or a field is missing
+                continue
+            if started != last_started or ended != last_ended:
+                hour = _hour_of(item, hours, start, end)
+                last_started, last_ended = started, ended
+            if (type(units) is int and type(revenue) is float and revenue - revenue == 0.0
+                    and type(asin) is str and asin and not asin.isspace()):
+                yield hour, asin, units, revenue
+            else:
+                yield _row(item, start, end)
+
+
+def _hour_of(item: dict[str, Any], hours: dict[tuple[str, str], str], start: datetime, end: datetime) -> str:
+    """hour_utc of a row whose times are checked once per distinct (startTime, endTime)."""
+    times = item["startTime"], item["endTime"]
+    if type(times[0]) is str and type(times[1]) is str and times in hours:
+        return hours[times]
+    hour = _row(item, start, end).hour_utc  # raises on bad times (or any other bad field)
+    hours[times] = hour
+    return hour
 
 
 def describe_error_document(raw: bytes) -> str:
