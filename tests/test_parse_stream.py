@@ -25,7 +25,7 @@ def _doc(hours: int = 3, asins: int = 25) -> dict[str, Any]:
         {"startTime": iso(START + h * HOUR), "endTime": iso(START + (h + 1) * HOUR), "asin": f"B0{a:08d}",
          "orderedUnits": (a % 7) - 2, "orderedRevenue": round(((a % 7) - 2) * 12.345 + h, 2)}
         for h in range(hours) for a in range(asins)]
-    doc["reportData"][-1]["orderedRevenue"] = 0  # an integer revenue takes the careful path
+    doc["reportData"][-1]["orderedRevenue"] = 0  # an integer revenue, read as 0.0
     return doc
 
 
