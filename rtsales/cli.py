@@ -1,25 +1,44 @@
 """The root Typer app: global options, command groups, and the one error boundary.
 
 Command modules are imported here; they import their core modules lazily inside
-the command so that `rtsales status` never pays for httpx or tenacity.
+the command so that `rtsales status` never pays for httpx or tenacity. `render`
+(rich's console, tables, progress) is imported only when something is printed, and
+options are coerced without pydantic unless a value needs it (`rtsales.coercion`),
+so a quiet cron run with nothing to do pays for neither.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from rtsales import __version__, render
+from rtsales import __version__, coercion
 from rtsales.commands import demo, keepa, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError
 
 
+def _error(message: str, hint: str | None = None) -> None:
+    from rtsales import render
+
+    render.error(message, hint)
+
+
 class _ErrorBoundary(TyperGroup):
     """Maps RtsalesError (and, outside debug, any error) to one stderr line and an exit code."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        coercion.defer(self.get_params(ctx), paths=("db", "env_file"))
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            coercion.defer(command.get_params(ctx))
+        return name, command, rest
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
@@ -27,16 +46,16 @@ class _ErrorBoundary(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except RtsalesError as exc:
-            render.error(exc.message, exc.hint)
+            _error(exc.message, exc.hint)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            render.error("interrupted")
+            _error("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:
             if os.environ.get("RTSALES_DEBUG"):
                 raise
-            render.error(f"unexpected error: {exc.__class__.__name__}: {exc}",
-                         "set RTSALES_DEBUG=1 to see the traceback")
+            _error(f"unexpected error: {exc.__class__.__name__}: {exc}",
+                   "set RTSALES_DEBUG=1 to see the traceback")
             raise typer.Exit(int(ExitCode.FAILURE)) from None
 
 

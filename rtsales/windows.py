@@ -11,6 +11,7 @@ import gzip
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -18,9 +19,11 @@ from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.ingest import apply_window, discard_stash, stash_document, stashed_document
 from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, transition
-from rtsales.spapi.client import SpApiClient
 from rtsales.spapi.parse import SalesStream, describe_error_document, read_sales_document
 from rtsales.store import transaction
+
+if TYPE_CHECKING:
+    from rtsales.spapi.client import SpApiClient
 
 log = logging.getLogger(__name__)
 S = HourStatus
