@@ -14,7 +14,7 @@ duplicate (hour, ASIN) that the primary key refuses, rolls every row back.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby, repeat
@@ -73,13 +73,16 @@ def _stored_digests(conn: sqlite3.Connection, window: Window) -> dict[str, Diges
     return digests
 
 
-def _digest(batch: Batch, digests: dict[str, Digest]) -> None:
-    """Add a batch's rows to their hours' digests, one run of equal hours at a time (C-speed loops)."""
+def _digest(batch: Batch, digests: dict[str, Digest], compare: Container[str] | None = None) -> None:
+    """Add a batch's rows to their hours' digests, one run of equal hours at a time (C-speed loops).
+
+    Row hashes are summed only for hours in `compare` (None: all): an hour with no
+    stored rows before has changed if it has any row now, whatever the hash."""
     first = 0
     for hour, run in groupby(batch.hour_utc):
         last = first + len(list(run))
         units, revenues = batch.ordered_units[first:last], batch.ordered_revenue[first:last]
-        hashes = _row_hashes(batch.asin[first:last], units, revenues)
+        hashes = _row_hashes(batch.asin[first:last], units, revenues) if compare is None or hour in compare else 0
         digest = digests.get(hour) or digests.setdefault(hour, Digest())
         digest.add(last - first, sum(units), sum(revenues), hashes)
         first = last
@@ -107,7 +110,7 @@ def _changes(before: dict[str, Digest], after: dict[str, Digest]) -> dict[str, t
 
 
 def _insert(conn: sqlite3.Connection, marketplace_id: str, document: SalesStream | None, report_id: str,
-            stamp: str) -> tuple[int, dict[str, Digest]]:
+            stamp: str, before: dict[str, Digest]) -> tuple[int, dict[str, Digest]]:
     """One executemany per batch as the document is read, digesting each batch; returns (rows, digests)."""
     digests: dict[str, Digest] = {}
     written = 0
@@ -116,7 +119,7 @@ def _insert(conn: sqlite3.Connection, marketplace_id: str, document: SalesStream
         _execute(conn, batch, zip(repeat(marketplace_id, n), batch.asin, batch.hour_utc, batch.ordered_units,
                                   batch.ordered_revenue, repeat(document.currency_code, n),  # type: ignore[union-attr]
                                   repeat(report_id, n), repeat(stamp, n)))
-        _digest(batch, digests)
+        _digest(batch, digests, compare=before)
         written += n
     return written, digests
 
@@ -138,7 +141,7 @@ def apply_window(db: Database, window: Window, report_id: str, document: SalesSt
         before = _stored_digests(conn, window)
         conn.execute("DELETE FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? "
                      "AND hour_utc < ?", [window.marketplace_id, iso(window.start), iso(window.end)])
-        written, after = _insert(conn, window.marketplace_id, document, report_id, iso(now))
+        written, after = _insert(conn, window.marketplace_id, document, report_id, iso(now), before)
         changes = _changes(before, after)
         record_changes(conn, window.marketplace_id, window.keys(), changes, now)
         transition(conn, window.marketplace_id, window.keys(), expected, HourStatus.APPLIED, now,

@@ -24,8 +24,8 @@ from typing import Any
 
 from rtsales.errors import ReportParseError
 
-CHUNK = 1 << 20  # bytes inflated, and characters parsed, per step
-MAX_VALUE_CHARS = 16 * CHUNK  # one value (other than the streamed array) larger than this is refused
+CHUNK = 1 << 16  # bytes inflated, and characters parsed, per step: small enough to stay in cache
+MAX_VALUE_CHARS = 16 << 20  # one value (other than the streamed array) larger than this is refused
 _SCAN = make_scanner(json.JSONDecoder())
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER_CHARS = re.compile(r"[0-9.eE+\-]*")

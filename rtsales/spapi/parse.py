@@ -255,8 +255,7 @@ def _fast_batch(items: list[Any], hours: dict[tuple[str, str], str], start: date
     except (KeyError, TypeError):  # not an object, a field missing, or an unhashable time
         return None
     kinds = set(map(type, revenues))
-    if not (_only(units, int) and _only(asins, str) and kinds <= {float, int} and all(asins)
-            and not any(map(str.isspace, asins))):
+    if not (_only(units, int) and _only(asins, str) and kinds <= {float, int} and all(map(str.strip, asins))):
         return None
     try:
         amounts = list(map(float, revenues)) if int in kinds else revenues
