@@ -98,6 +98,7 @@ def test_streamed_refusals(chunk: int, body: bytes, message: str) -> None:
     ("reportData.2.orderedUnits", True, "orderedUnits"),
     ("reportData.2.orderedRevenue", "12.00", "orderedRevenue"),
     ("reportData.2.startTime", "2022-04-20T19:00:00Z", "endTime is not one hour"),
+    ("reportData.2.endTime", "2022-04-20T22:00:00Z", "endTime is not one hour"),
     ("reportData.2.startTime", ["2022-04-20T20:00:00Z"], "startTime"),
     ("reportData.2", [1, 2], "not an object"),
 ])

@@ -34,8 +34,7 @@ from rtsales.spapi.jsonstream import JsonCursor, NotJson, byte_chunks, gunzip_ch
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
 DEFAULT_LIMIT = 512 * 1024 * 1024  # bytes of inflated document (MAX_DOCUMENT_MB's default)
 _SAMPLE = 80
-_COLUMNS = tuple(map(itemgetter, ("asin", "orderedUnits", "orderedRevenue")))
-_TIMES = itemgetter("startTime", "endTime")
+_COLUMNS = tuple(map(itemgetter, ("startTime", "endTime", "asin", "orderedUnits", "orderedRevenue")))
 Row = tuple[str, str, int, float]  # (hour_utc, asin, ordered_units, ordered_revenue), as in SalesRow
 
 
@@ -249,10 +248,11 @@ def _fast_batch(items: list[Any], hours: dict[tuple[str, str], str], start: date
                 ) -> Batch | None:
     """The batch checked a column at a time, or None when some row needs `_row` (and its message)."""
     try:
-        times = list(map(_TIMES, items))
+        starts, ends, asins, units, revenues = (list(map(column, items)) for column in _COLUMNS)
+        one_hour = starts.count(starts[0]) == len(starts) and ends.count(ends[0]) == len(ends)
+        times = [(starts[0], ends[0])] if one_hour else list(zip(starts, ends))
         pairs = set(times)
-        asins, units, revenues = (list(map(column, items)) for column in _COLUMNS)
-    except (KeyError, TypeError):  # not an object, a field missing, or an unhashable time
+    except (KeyError, TypeError, IndexError):  # not an object, a field missing, an unhashable time, no rows
         return None
     kinds = set(map(type, revenues))
     if not (_only(units, int) and _only(asins, str) and kinds <= {float, int} and all(map(str.strip, asins))):
@@ -263,9 +263,8 @@ def _fast_batch(items: list[Any], hours: dict[tuple[str, str], str], start: date
         return None
     if not math.isfinite(sum(amounts)) or not _learn_hours(pairs, hours, start, end):
         return None  # (a sum that overflows sends a good batch the slow way: still right)
-    if len(pairs) == 1:
-        return Batch([hours[next(iter(pairs))]] * len(items), asins, units, amounts)
-    return Batch(list(map(hours.__getitem__, times)), asins, units, amounts)
+    hour_column = [hours[times[0]]] * len(items) if one_hour else list(map(hours.__getitem__, times))
+    return Batch(hour_column, asins, units, amounts)
 
 
 def _only(column: Sequence[Any], kind: type) -> bool:
