@@ -17,7 +17,7 @@ import argparse
 import sqlite3
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,15 +64,15 @@ def build(path: Path, days: int, asins: int) -> None:
     conn.close()
 
 
-def _helpers(conn: sqlite3.Connection, start: object, hours: int, asins: int) -> None:
+def _helpers(conn: sqlite3.Connection, start: datetime, hours: int, asins: int) -> None:
     conn.execute("CREATE TABLE bench_hours (n INTEGER PRIMARY KEY, hour_utc TEXT NOT NULL)")
     conn.executemany("INSERT INTO bench_hours VALUES (?, ?)",
-                     [(n, hour_key(start + n * HOUR)) for n in range(hours)])  # type: ignore[operator]
+                     [(n, hour_key(start + n * HOUR)) for n in range(hours)])
     conn.execute("CREATE TABLE bench_asins (n INTEGER PRIMARY KEY, asin TEXT NOT NULL)")
     conn.executemany("INSERT INTO bench_asins VALUES (?, ?)", [(n, f"B0{n:08d}") for n in range(asins)])
 
 
-def _sales(conn: sqlite3.Connection, mp: str, start: object) -> None:
+def _sales(conn: sqlite3.Connection, mp: str, start: datetime) -> None:
     conn.execute(
         "INSERT INTO vendor_realtime_sales SELECT ?, a.asin, h.hour_utc, (h.n * 7 + a.n * 13) % 9 - 1, "
         "((h.n * 7 + a.n * 13) % 9 - 1) * (5 + a.n % 40) + 0.99, ?, 'R' || (h.n / 24), ? "
@@ -80,7 +80,7 @@ def _sales(conn: sqlite3.Connection, mp: str, start: object) -> None:
         [mp, CURRENCY[mp], iso(start)])
 
 
-def _ledger(conn: sqlite3.Connection, mp: str, start: object) -> None:
+def _ledger(conn: sqlite3.Connection, mp: str, start: datetime) -> None:
     conn.execute("INSERT INTO vendor_rt_sales_hour_ledger (marketplace_id, hour_utc, status, report_id, attempts, "
                  "updated_at) SELECT ?, hour_utc, 'APPLIED', 'R' || (n / 24), 1, hour_utc FROM bench_hours", [mp])
     conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING', report_id = NULL WHERE "
@@ -90,10 +90,10 @@ def _ledger(conn: sqlite3.Connection, mp: str, start: object) -> None:
                  [iso(END + HOUR), mp, hour_key(END - 30 * HOUR)])
 
 
-def _audits(conn: sqlite3.Connection, mp: str, start: object, days: int) -> None:
+def _audits(conn: sqlite3.Connection, mp: str, start: datetime, days: int) -> None:
     conn.executemany("INSERT INTO vendor_rt_sales_audit_runs (kind, marketplace_id, started_at, finished_at, hours, "
                      "hours_changed, units_delta, revenue_delta) VALUES ('daily', ?, ?, ?, 48, 3, -2, -19.98)",
-                     [(mp, iso(start + timedelta(days=d, hours=1)), iso(start + timedelta(days=d, hours=2)))  # type: ignore[operator]
+                     [(mp, iso(start + timedelta(days=d, hours=1)), iso(start + timedelta(days=d, hours=2)))
                       for d in range(1, days)])
 
 

@@ -66,7 +66,8 @@ def imports(env: dict[str, str], cwd: Path) -> str:
 
 
 def measure(env: dict[str, str], cwd: Path, runs: int, expected_exit: int) -> tuple[list[float], list[float]]:
-    ours, floor = [], []
+    ours: list[float] = []
+    floor: list[float] = []
     for run in range(runs):
         for which in ((0, 1) if run % 2 == 0 else (1, 0)):
             seconds, done = timed_process([*RTSALES, "sync", "--quiet"] if which == 0 else FLOOR, env, cwd)

@@ -85,7 +85,8 @@ def traced_statements(store: Path) -> list[str]:
 
 def plans(store: Path) -> list[list[object]]:
     conn = sqlite3.connect(store)
-    rows, seen = [], set()
+    rows: list[list[object]] = []
+    seen: set[str] = set()
     for sql in traced_statements(store):
         if not sql.lstrip().upper().startswith(("SELECT", "WITH")) or sql in seen:
             continue

@@ -95,7 +95,8 @@ def _row_hashes(asins: Sequence[str], units: Sequence[int], revenues: Sequence[f
     whenever two rows swap a value (about one seed in eight). Its 8 bytes are hashed
     again by SipHash (the bytes hash), which does mix; all of it in C-speed loops."""
     weak = map(and_, map(hash, zip(asins, units, revenues, strict=True)), repeat(_MASK))
-    return sum(map(hash, map(int.to_bytes, weak, repeat(8), repeat("little"))))
+    blobs: Iterator[bytes] = map(int.to_bytes, weak, repeat(8), repeat("little"))  # type: ignore[arg-type]
+    return sum(map(hash, blobs))
 
 
 def _changes(before: dict[str, Digest], after: dict[str, Digest]) -> dict[str, tuple[int, float]]:
@@ -114,11 +115,13 @@ def _insert(conn: sqlite3.Connection, marketplace_id: str, document: SalesStream
     """One executemany per batch as the document is read, digesting each batch; returns (rows, digests)."""
     digests: dict[str, Digest] = {}
     written = 0
-    for batch in document.batches if document else ():
+    if document is None:
+        return written, digests
+    for batch in document.batches:
         n = len(batch.asin)
         _execute(conn, batch, zip(repeat(marketplace_id, n), batch.asin, batch.hour_utc, batch.ordered_units,
-                                  batch.ordered_revenue, repeat(document.currency_code, n),  # type: ignore[union-attr]
-                                  repeat(report_id, n), repeat(stamp, n)))
+                                  batch.ordered_revenue, repeat(document.currency_code, n), repeat(report_id, n),
+                                  repeat(stamp, n)))
         _digest(batch, digests, compare=before)
         written += n
     return written, digests

@@ -19,14 +19,13 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
-from json.scanner import make_scanner  # type: ignore[attr-defined]
 from typing import Any
 
 from rtsales.errors import ReportParseError
 
 CHUNK = 1 << 16  # bytes inflated, and characters parsed, per step: small enough to stay in cache
 MAX_VALUE_CHARS = 16 << 20  # one value (other than the streamed array) larger than this is refused
-_SCAN = make_scanner(json.JSONDecoder())
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner: one value at an index
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER_CHARS = re.compile(r"[0-9.eE+\-]*")
 _GZIP_HINT = "the download may be corrupt; it will be retried"
