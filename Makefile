@@ -1,10 +1,11 @@
 # Quick start: `make demo` and `make test`. Both create .venv on first use and are safe to re-run.
+# `make bench` runs the benchmarks (minutes; see bench/README.md); it is not part of `make test`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/quota.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/status.py
+	$(BIN)/python bench/idle.py
 
 clean:
 	rm -rf $(VENV) demo.db *.egg-info .pytest_cache

@@ -1,7 +1,10 @@
 """The root Typer app: global options, command groups, and the one error boundary.
 
 Command modules are imported here; they import their core modules lazily inside
-the command so that `rtsales status` never pays for httpx or tenacity.
+the command so that `rtsales status` never pays for httpx or tenacity. `render`
+(rich's console, tables, progress) is imported only when something is printed, and
+options are coerced without pydantic unless a value needs it (`rtsales.coercion`),
+so a quiet cron run with nothing to do pays for neither.
 """
 
 from __future__ import annotations
@@ -16,23 +19,30 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from rtsales import __version__, render
+from rtsales import __version__, coercion
 from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError
 
-try:  # typer >= 0.26 carries its own copy of click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer uses click itself
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+def _is_usage_error(exc: BaseException) -> bool:
+    """A bad command, option or argument, known through typer's public API only: its
+    exceptions are TyperExceptions, and usage errors are the ones that exit 2. A bare
+    `rtsales` (help shown for want of arguments) keeps typer's own behaviour."""
+    return (isinstance(exc, typer.TyperException) and getattr(exc, "exit_code", None) == ExitCode.USAGE
+            and type(exc).__name__ != "NoArgsIsHelpError")
 
-_NO_ARGS_IS_HELP = getattr(click_exceptions, "NoArgsIsHelpError", ())
 
-
-def _usage(exc: click_exceptions.UsageError) -> NoReturn:
-    """A bad option or argument: one line naming it and where to read more, exit 2."""
-    where = f"{exc.ctx.command_path} --help" if exc.ctx else "rtsales --help"
-    render.error(exc.format_message(), f"see '{where}'")
+def _usage(exc: Any) -> NoReturn:
+    """One line naming the problem and where to read more, exit 2."""
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path} --help" if ctx is not None else "rtsales --help"
+    _error(exc.format_message(), f"see '{where}'")
     raise typer.Exit(int(ExitCode.USAGE))
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    from rtsales import render
+
+    render.error(message, hint)
 
 
 class _ErrorBoundary(TyperGroup):
@@ -42,24 +52,32 @@ class _ErrorBoundary(TyperGroup):
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except click_exceptions.UsageError as exc:  # a bad global option
-            if isinstance(exc, _NO_ARGS_IS_HELP):
+        except typer.TyperException as exc:  # a bad global option
+            if not _is_usage_error(exc):
                 raise
             _usage(exc)
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        coercion.defer(self.get_params(ctx), paths=("db", "env_file"))
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            coercion.defer(command.get_params(ctx))
+        return name, command, rest
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
-        except click_exceptions.UsageError as exc:  # a bad command, option or argument
-            if isinstance(exc, _NO_ARGS_IS_HELP):
-                raise
-            _usage(exc)
-        except (typer.Exit, typer.Abort, typer.TyperException):
+        except (typer.Exit, typer.Abort, typer.TyperException) as exc:
+            if _is_usage_error(exc):
+                _usage(exc)
             raise
         except RtsalesError as exc:
             _fail(exc)
         except KeyboardInterrupt:
-            render.error("interrupted")
+            _error("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:
             known = _database_problem(ctx, exc)
@@ -67,13 +85,13 @@ class _ErrorBoundary(TyperGroup):
                 _fail(known)
             if os.environ.get("RTSALES_DEBUG"):
                 raise
-            render.error(f"unexpected error: {exc.__class__.__name__}: {exc}",
-                         "set RTSALES_DEBUG=1 to see the traceback")
+            _error(f"unexpected error: {exc.__class__.__name__}: {exc}",
+                   "set RTSALES_DEBUG=1 to see the traceback")
             raise typer.Exit(int(ExitCode.FAILURE)) from None
 
 
 def _fail(exc: RtsalesError) -> NoReturn:
-    render.error(exc.message, exc.hint)
+    _error(exc.message, exc.hint)
     raise typer.Exit(int(exc.exit_code)) from None
 
 

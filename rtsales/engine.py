@@ -3,7 +3,9 @@
 Any 429 anywhere stops every SP-API call at once: the cooldown is persisted,
 unfinished hours stay claimable (or REQUESTED with their report) and the run ends.
 With a frozen clock (RTSALES_NOW) nothing waits: the run does what this instant
-allows and leaves the rest to the next cron run.
+allows and leaves the rest to the next cron run. A run with nothing to do (no hour
+in flight or claimable, no audit due) builds no SP-API client and never imports
+httpx or tenacity: most cron runs are like that, and they stay cheap.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlite_utils import Database
 
 from rtsales import audits, lock
@@ -24,9 +25,13 @@ from rtsales.errors import LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, Window, claimable, coalesce, in_flight, ledger_counts, newest_wanted_hour,
                             seed, split, transition, window_of)
 from rtsales.quota import SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, start_cooldown
-from rtsales.spapi.client import SpApiClient
 from rtsales.store import transaction
 from rtsales.windows import Tally, WindowWorker
+
+if TYPE_CHECKING:
+    import httpx
+
+    from rtsales.spapi.client import SpApiClient
 
 log = logging.getLogger(__name__)
 SPAPI = "spapi"
@@ -86,6 +91,9 @@ class SyncRun:
         if not self.leased:
             self.result.skipped = "lock_busy"
             return self._finish()
+        if not self._prepare():  # the common cron run: nothing to do, so no client and no request
+            self._release_all()
+            return self._finish()
         client = self._client()
         worker = WindowWorker(self.db, client, self.clock, self._learned_caps())
         try:
@@ -100,14 +108,38 @@ class SyncRun:
             record_success(self.db, SPAPI)
         return self._finish()
 
-    def _work(self, worker: WindowWorker) -> None:
+    def _prepare(self) -> bool:
+        """Seed the ledger; True if there is SP-API work. Leases are released if this fails."""
+        try:
+            self._seed_all()
+            if self.prepare:  # operator commands re-open hours here, under the leases
+                self.prepare(self)
+            return self._has_work()
+        except (Exception, KeyboardInterrupt):
+            self._release_all()
+            raise
+
+    def _seed_all(self) -> None:
         now = self.clock.now()
         lag, lookback = timedelta(minutes=self.settings.safety_lag_minutes), timedelta(days=self.settings.lookback_days)
         for mp in self.leased:
             with transaction(self.db) as conn:
                 seed(conn, mp, now, lookback, lag)
-        if self.prepare:
-            self.prepare(self)
+
+    def _has_work(self) -> bool:
+        """Any leased marketplace with an hour in flight or claimable, or an audit due."""
+        now, conn = self.clock.now(), self.db.conn
+        return any(in_flight(conn, mp) or claimable(conn, mp, now)
+                   or any(audits.is_due(self.db, mp, kind, now) for kind in self._audit_kinds())
+                   for mp in self.leased)
+
+    def _audit_kinds(self) -> list[str]:
+        if not self.cron_audits:
+            return []
+        enabled = {"daily": self.settings.daily_audit_enabled, "weekly": self.settings.weekly_audit_enabled}
+        return [kind for kind, on in enabled.items() if on]
+
+    def _work(self, worker: WindowWorker) -> None:
         self._phase("resume", lambda: self._resume_all(worker))
         self._phase("create", lambda: self._create_all(worker))
         if self.cron_audits:
@@ -160,9 +192,8 @@ class SyncRun:
     def _start_due_audits(self) -> None:
         now = self.clock.now()
         newest = newest_wanted_hour(now, timedelta(minutes=self.settings.safety_lag_minutes))
-        enabled = {"daily": self.settings.daily_audit_enabled, "weekly": self.settings.weekly_audit_enabled}
         for mp, _ in self._live():
-            for kind in (k for k, on in enabled.items() if on):
+            for kind in self._audit_kinds():
                 if audits.is_due(self.db, mp, kind, now):
                     keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours)
                     started = audits.start_audit(self.db, mp, kind, keys, now)
@@ -233,6 +264,8 @@ class SyncRun:
         log.warning("SP-API 429: all SP-API calls stop until %s", iso(cooldown.until))
 
     def _client(self) -> SpApiClient:
+        from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work
+
         pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all)
         return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer)
 

@@ -13,13 +13,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
+from itertools import groupby
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from rtsales.clock import format_duration
 from rtsales.redaction import redact
@@ -118,13 +118,20 @@ def _audit_row(kind: str, audit: dict[str, Any]) -> tuple[str, str]:
 
 
 def _grid(days: dict[str, list[str | None]]) -> None:
-    console.print(f"  [dim]{'UTC hour':<12}" + "".join(f"{h:<3}" for h in range(0, 24, 3)) + "[/]")
+    # Built as Text runs (one span per run of equal cells), not markup: status draws
+    # hundreds of cells and markup parsing was most of its time.
+    grid = Text(f"  {'UTC hour':<12}" + "".join(f"{h:<3}" for h in range(0, 24, 3)) + "\n", style="dim")
     for day, cells in days.items():
-        line = "".join(f"[{GRID_CELLS[c][1]}]{GRID_CELLS[c][0]}[/]" for c in cells)
-        console.print(f"  {day}  {line}")
-    legend = "  ".join(f"[{style}]{char}[/] {name.lower() if name else 'not tracked'}"
-                       for name, (char, style) in GRID_CELLS.items())
-    console.print(f"  {legend}")
+        grid.append(f"  {day}  ")
+        for state, run in groupby(cells):
+            char, style = GRID_CELLS[state]
+            grid.append(char * len(list(run)), style=style)
+        grid.append("\n")
+    for name, (char, style) in GRID_CELLS.items():
+        grid.append("  ")
+        grid.append(char, style=style)
+        grid.append(f" {name.lower() if name else 'not tracked'}")
+    console.print(grid)
 
 
 def _hhmm(instant: str | None) -> str:
@@ -226,6 +233,8 @@ LONG_WAIT_SECONDS = 5.0  # shorter waits pass without a bar or a line
 @contextmanager
 def wait_progress() -> Iterator[Callable[[str, float, float], None]]:
     """A callback for core waits: a progress bar on a terminal's stderr, one line per wait otherwise."""
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn  # only when waiting
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
                    console=err_console, transient=True)
     tasks: dict[str, TaskID] = {}
@@ -295,6 +304,8 @@ def keepa_products(report: dict[str, Any]) -> None:
 @contextmanager
 def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr (only on a terminal) fed with (hours applied, hours wanted)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(TextColumn(text(title)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=err_console, disable=not enabled or not err_console.is_terminal)
     task = progress.add_task(title, total=None)

@@ -26,8 +26,17 @@ SILENT_AFTER = timedelta(hours=6)  # nothing applied for this long is worth a sh
 LEDGER = "vendor_rt_sales_hour_ledger"
 
 
+# Hops from one marketplace to the next in the primary key instead of reading every row.
+_MARKETPLACES_SQL = f"""
+    WITH RECURSIVE m(id) AS (
+        SELECT MIN(marketplace_id) FROM {LEDGER}
+        UNION ALL
+        SELECT (SELECT MIN(marketplace_id) FROM {LEDGER} WHERE marketplace_id > m.id) FROM m WHERE m.id IS NOT NULL
+    ) SELECT id FROM m WHERE id IS NOT NULL"""
+
+
 def known_marketplaces(db: Database, settings: Settings) -> list[str]:
-    seen = [r[0] for r in db.execute(f"SELECT DISTINCT marketplace_id FROM {LEDGER}")]
+    seen = [r[0] for r in db.execute(_MARKETPLACES_SQL)]
     return list(dict.fromkeys([*settings.marketplace_ids, *seen]))
 
 

@@ -13,17 +13,20 @@ import gzip
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
 from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import DocumentExpiredError, LoginError, ReportParseError, SpApiError, SpApiQuotaError
-from rtsales.ingest import apply_window, stash_document, stashed_document
+from rtsales.ingest import apply_window, discard_stash, stash_document, stashed_document
 from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, transition
 from rtsales.redaction import redact
-from rtsales.spapi.client import SpApiClient
-from rtsales.spapi.parse import SalesDocument, describe_error_document, parse_sales_document
+from rtsales.spapi.parse import SalesStream, describe_error_document, read_sales_document
 from rtsales.store import transaction
+
+if TYPE_CHECKING:
+    from rtsales.spapi.client import SpApiClient
 
 log = logging.getLogger(__name__)
 S = HourStatus
@@ -111,23 +114,28 @@ class WindowWorker:
                       f"{STUCK_AFTER}", tally)
 
     def _download_and_apply(self, window: Window, report_id: str, document_id: str, tally: Tally) -> None:
+        """Download, stash (DOWNLOADED), then stream the stashed gzip body into the table."""
         document = self.client.get_report_document(document_id)
         raw = self.client.download_raw(document)
-        body = self.client.decode(raw, document.compression)
-        parsed = parse_sales_document(body, window.marketplace_id, window.start, window.end)
-        stash_document(self.db, window, report_id, raw if document.compression == "GZIP" else _gzip(body),
-                       self.clock.now())
-        self._apply(window, report_id, parsed, S.DOWNLOADED, tally)
+        body = raw if document.compression == "GZIP" else _gzip(raw)
+        stash_document(self.db, window, report_id, body, self.clock.now())
+        try:
+            self._apply_gzip(window, report_id, body, tally)
+        except ReportParseError as exc:  # the hours are DOWNLOADED now: fail them from there
+            self._on_error(window, report_id, S.DOWNLOADED, exc, tally)
 
     def _apply_stashed(self, window: Window, report_id: str, tally: Tally) -> None:
         raw = stashed_document(self.db, report_id)
         if raw is None:
             raise ReportParseError(f"report {report_id}: downloaded document is missing from the store")
-        body = self.client.decode(raw, "GZIP")
-        parsed = parse_sales_document(body, window.marketplace_id, window.start, window.end)
-        self._apply(window, report_id, parsed, S.DOWNLOADED, tally)
+        self._apply_gzip(window, report_id, raw, tally)
 
-    def _apply(self, window: Window, report_id: str, document: SalesDocument | None, expected: HourStatus,
+    def _apply_gzip(self, window: Window, report_id: str, body: bytes, tally: Tally) -> None:
+        stream = read_sales_document(body, window.marketplace_id, window.start, window.end,
+                                     limit=self.client.max_document_bytes)
+        self._apply(window, report_id, stream, S.DOWNLOADED, tally)
+
+    def _apply(self, window: Window, report_id: str, document: SalesStream | None, expected: HourStatus,
                tally: Tally) -> None:
         result = apply_window(self.db, window, report_id, document, expected, self.clock.now())
         tally.hours_applied += result.hours
@@ -182,6 +190,8 @@ class WindowWorker:
         if count_attempt:
             fields["attempts"] = 1  # transition() adds it
         with transaction(self.db) as conn:
+            if status is S.DOWNLOADED:  # a stored document that cannot be applied is of no further use
+                discard_stash(conn, window.marketplace_id, window.keys())
             transition(conn, window.marketplace_id, window.keys(), status, S.FAILED, now, **fields)
         log.warning("%s %s..%s FAILED: %s", window.marketplace_id, iso(window.start), iso(window.end), error)
         tally.hours_failed += window.hours

@@ -13,14 +13,16 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
     """Advance the hour ledger as far as quota allows, then exit (run it from cron every 15 minutes)."""
-    from rtsales import render
     from rtsales.engine import SyncRun
 
     app = ctx.obj
     app.settings.require_spapi()  # before opening (or creating) the database
     result = SyncRun(app.db, app.settings, app.clock).run()
-    if as_json:
-        render.print_json(result)
-    elif not quiet:
-        render.sync_result(result)
+    if as_json or not quiet:
+        from rtsales import render  # rich: not for a quiet cron run
+
+        if as_json:
+            render.print_json(result)
+        else:
+            render.sync_result(result)
     raise typer.Exit(result.exit_code)

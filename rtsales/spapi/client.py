@@ -62,6 +62,11 @@ class SpApiClient:
         self._pacer = pacer
         self.calls: dict[str, int] = {}
 
+    @property
+    def max_document_bytes(self) -> int:
+        """MAX_DOCUMENT_MB in bytes: the cap on a document, downloaded or inflated."""
+        return self._max_bytes
+
     def close(self) -> None:
         self._http.close()
 

@@ -1,0 +1,136 @@
+"""apply_window with streamed documents: one transaction, duplicates refused, changed hours counted."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlite_utils import Database
+
+from rtsales.clock import HOUR, iso
+from rtsales.errors import ReportParseError
+from rtsales.ingest import apply_window, stash_document
+from rtsales.ledger import HourStatus, Window, attach_report, claim, reopen, seed
+from rtsales.spapi import jsonstream
+from rtsales.spapi.parse import read_sales_document
+from rtsales.store import open_db, transaction
+from tests.conftest import at
+from tests.test_parse import DOC
+
+MP = "ATVPDKIKX0DER"
+START = at("2026-03-10T00:00:00Z")
+NOW = at("2026-03-11T12:07:00Z")
+WINDOW = Window(MP, START, 3)
+S = HourStatus
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = open_db(tmp_path / "i.db")
+    with transaction(database) as conn:
+        seed(conn, MP, NOW, NOW - START, at("2026-03-11T12:07:00Z") - NOW)
+    return database
+
+
+def _rows(asins: int = 40, hours: int = WINDOW.hours) -> list[dict[str, Any]]:
+    return [{"startTime": iso(START + h * HOUR), "endTime": iso(START + (h + 1) * HOUR), "asin": f"B0{a:08d}",
+             "orderedUnits": a % 5, "orderedRevenue": round((a % 5) * 9.99, 2)}
+            for h in range(hours) for a in range(asins)]
+
+
+def _gz(rows: list[dict[str, Any]]) -> bytes:
+    return gzip.compress(json.dumps({"reportSpecification": DOC["reportSpecification"], "reportData": rows}).encode())
+
+
+def _downloaded(db: Database, report_id: str, body: bytes, window: Window = WINDOW) -> None:
+    """The window as the engine leaves it after a download: DOWNLOADED, body stashed."""
+    with transaction(db) as conn:
+        reopen(conn, MP, window.keys(), NOW)
+        claim(conn, window, NOW)
+        attach_report(conn, window, report_id, NOW)
+    stash_document(db, window, report_id, body, NOW)
+
+
+def _apply(db: Database, rows: list[dict[str, Any]], report_id: str = "R1", window: Window = WINDOW) -> Any:
+    body = _gz(rows)
+    _downloaded(db, report_id, body, window)
+    stream = read_sales_document(body, MP, window.start, window.end)
+    return apply_window(db, window, report_id, stream, S.DOWNLOADED, NOW)
+
+
+def _stored(db: Database) -> list[tuple[Any, ...]]:
+    return db.conn.execute("SELECT hour_utc, asin, ordered_units, ordered_revenue, report_id FROM vendor_realtime_sales "
+                           "ORDER BY hour_utc, asin").fetchall()
+
+
+def _statuses(db: Database) -> set[str]:
+    marks = ",".join("?" * WINDOW.hours)
+    return {s for (s,) in db.conn.execute(f"SELECT status FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+                                          f"AND hour_utc IN ({marks})", [MP, *WINDOW.keys()])}
+
+
+def test_streamed_window_is_written_and_applied(db: Database) -> None:
+    result = _apply(db, _rows())
+    assert (result.hours, result.rows_written, result.hours_changed) == (3, 120, 3)
+    assert len(_stored(db)) == 120 and _statuses(db) == {"APPLIED"}
+    assert db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_documents").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("problem", ["duplicate", "bad_last_row", "truncated"])
+def test_a_bad_stream_rolls_back_every_row(db: Database, monkeypatch: pytest.MonkeyPatch, problem: str) -> None:
+    _apply(db, _rows(), "R1")
+    before = _stored(db)
+    monkeypatch.setattr(jsonstream, "CHUNK", 512)  # many rows are inserted before the problem is met
+    rows = [{**row, "orderedUnits": row["orderedUnits"] + 1} for row in _rows()]
+    if problem == "duplicate":
+        rows.append(dict(rows[-7]))
+    elif problem == "bad_last_row":
+        rows[-1]["orderedRevenue"] = "free"
+    body = _gz(rows)[:-20] if problem == "truncated" else _gz(rows)
+    _downloaded(db, "R2", body)
+    stream = read_sales_document(body, MP, WINDOW.start, WINDOW.end)
+    with pytest.raises(ReportParseError, match={"duplicate": "duplicate row", "bad_last_row": "orderedRevenue",
+                                                "truncated": "truncated"}[problem]):
+        apply_window(db, WINDOW, "R2", stream, S.DOWNLOADED, NOW)
+    assert _stored(db) == before  # still the rows of R1
+    assert _statuses(db) == {"DOWNLOADED"}
+
+
+def test_changed_hours_are_counted_whatever_the_row_order(db: Database) -> None:
+    _apply(db, _rows(), "R1")
+    same = _rows()
+    random.Random(3).shuffle(same)
+    assert _apply(db, same, "R2").hours_changed == 0
+    revised = _rows()
+    revised[5]["orderedRevenue"] = round(revised[5]["orderedRevenue"] + 1.5, 2)  # hour 0: revenue revised
+    del revised[45]  # hour 1: an ASIN vanished (units 0)
+    revised[100]["orderedUnits"] += 2  # hour 2: units and revenue revised
+    revised[100]["orderedRevenue"] = round(revised[100]["orderedRevenue"] + 20.0, 2)
+    result = _apply(db, revised, "R3")
+    assert result.hours_changed == 3
+    assert (result.units_delta, result.revenue_delta) == (2, 21.5)
+    swapped = [dict(row) for row in revised]
+    swapped[0]["asin"], swapped[1]["asin"] = swapped[1]["asin"], swapped[0]["asin"]  # same sums, other rows
+    assert _apply(db, swapped, "R4").hours_changed == 1
+
+
+def test_cancelled_window_removes_the_hours_rows(db: Database) -> None:
+    _apply(db, _rows(), "R1")
+    _downloaded(db, "R2", b"")
+    result = apply_window(db, WINDOW, "R2", None, S.DOWNLOADED, NOW)
+    assert (result.rows_written, result.hours_changed) == (0, 3) and _stored(db) == []
+
+
+def test_values_swapped_between_rows_change_the_hour_whatever_the_hash_seed(db: Database) -> None:
+    # Summed tuple hashes miss about one such swap in eight; 24 hours, 24 swaps, all must be seen.
+    day = Window(MP, START, 24)
+    _apply(db, _rows(hours=24), "R1", day)
+    swapped = _rows(hours=24)
+    for hour in range(24):
+        first, second = swapped[hour * 40 + hour % 5], swapped[hour * 40 + 5 + (hour + 1) % 5]
+        first["asin"], second["asin"] = second["asin"], first["asin"]
+    assert _apply(db, swapped, "R2", day).hours_changed == 24
