@@ -40,6 +40,14 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    """The one output switch of every command: JSON for scripts (no rich), or the human view."""
+    if as_json:
+        print_json(data)
+    else:
+        human(data)
+
+
 def error(message: str, hint: str | None = None) -> None:
     line = f"[bold red]error:[/] {text(message)}"
     if hint:

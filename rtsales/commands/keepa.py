@@ -24,10 +24,7 @@ def balance(
 
     ctx.obj.settings.require_keepa()  # before opening (or creating) the database
     report = balance_report(ctx.obj.db, ctx.obj.settings, ctx.obj.clock, cost)
-    if as_json:
-        render.print_json(report)
-    else:
-        render.keepa_balance(report)
+    render.emit(report, as_json, render.keepa_balance)
 
 
 @app.command("products")
@@ -52,7 +49,4 @@ def products(
     with render.wait_progress() as on_wait:
         report = fetch_products(ctx.obj.db, ctx.obj.settings, ctx.obj.clock, asins or [], from_sales=from_sales,
                                 domain=domain, wait=not no_wait, caller_buffer=buffer, on_wait=on_wait)
-    if as_json:
-        render.print_json(report)
-    else:
-        render.keepa_products(report)
+    render.emit(report, as_json, render.keepa_products)

@@ -28,10 +28,7 @@ def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool
     app = ctx.obj
     marketplaces = _marketplaces(ctx, marketplace)
     report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
-    if as_json:
-        render.print_json(report)
-    else:
-        render.audit_report(report)
+    render.emit(report, as_json, render.audit_report)
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -65,10 +62,7 @@ def fill_day(
     day_hours(day, tz, app.clock.now(), app.settings.fill_day_max_age_days)  # refuse before touching the database
     with render.hour_progress(f"fill-day {day}", enabled=not as_json) as advance:
         report = repair(app.db, app.settings, app.clock, day, tz, marketplaces, on_progress=advance)
-    if as_json:
-        render.print_json(report)
-    else:
-        render.fill_day_report(report)
+    render.emit(report, as_json, render.fill_day_report)
 
 
 def sales(

@@ -24,9 +24,6 @@ def status(
     if marketplace:
         check_marketplace(marketplace, known_marketplaces(app.db, app.settings))
     report = collect_status(app.db, app.settings, app.clock.now(), marketplace, days)
-    if as_json:
-        render.print_json(report)
-    else:
-        render.status(report)
+    render.emit(report, as_json, render.status)
     if check and not report["ok"]:
         raise typer.Exit(1)

@@ -21,8 +21,5 @@ def sync(
     if as_json or not quiet:
         from rtsales import render  # rich: not for a quiet cron run
 
-        if as_json:
-            render.print_json(result)
-        else:
-            render.sync_result(result)
+        render.emit(result, as_json, render.sync_result)
     raise typer.Exit(result.exit_code)

@@ -19,10 +19,7 @@ def quota(ctx: typer.Context, as_json: Annotated[bool, _JSON] = False) -> None:
     from rtsales.xai.report import quota_report
 
     report = quota_report(ctx.obj.db, ctx.obj.settings, ctx.obj.clock.now())
-    if as_json:
-        render.print_json(report)
-    else:
-        render.xai_quota(report)
+    render.emit(report, as_json, render.xai_quota)
 
 
 @app.command("ask")
