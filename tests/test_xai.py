@@ -259,6 +259,7 @@ def test_missing_key_is_a_config_error_before_any_call(httpx_mock: HTTPXMock, db
         ask(db, xai_settings(XAI_API_KEY=None), clock, "Textbook?")
     assert caught.value.exit_code == ExitCode.CONFIG
     assert not httpx_mock.get_requests() and calls(db) == 0
+    assert db.conn.execute("SELECT COUNT(*) FROM xai_daily_usage").fetchone()[0] == 0  # not even a miss
 
 
 @pytest.mark.parametrize(("status", "body"), [

@@ -64,8 +64,8 @@ def ask(db: Database, settings: Settings, clock: Clock, question: str, facts: Pr
     if hit is not None:
         bump(db, day, "cache_hits", now)
         return AskResult(question, hit.answer, "cache", hit.model, hit.created_at)
+    settings.require_xai()  # before counting the miss: a refused ask writes nothing
     bump(db, day, "cache_misses", now)
-    settings.require_xai()
     refusal = _refusal(db, settings, now, day)
     if refusal is not None:
         return _fallback(db, settings, question, refusal, day, now)
