@@ -65,8 +65,9 @@ def info(message: str) -> None:
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     grid = Table(title=text(title), title_justify="left")
-    for column in columns:
-        grid.add_column(text(column))
+    for index, column in enumerate(columns):
+        # The first column is the key (marketplace, hour): never cut it; others wrap first.
+        grid.add_column(text(column), no_wrap=index == 0, min_width=len(column) if index == 0 else None)
     for row in rows:
         grid.add_row(*(text("" if cell is None else cell) for cell in row))
     console.print(grid)
@@ -162,11 +163,11 @@ def sync_result(result: Any) -> None:
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
                      t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
     table(f"rtsales sync at {result.started_at}",
-          ["marketplace", "state", "reports", "hours applied", "rows", "failed", "applied/total"], rows)
+          ["marketplace", "state", "reports", "applied", "rows", "failed", "done/total"], rows)
     for m in result.marketplaces:
         if m.stolen_from:
             warn(f"{m.marketplace_id}: took over an expired lock from {m.stolen_from}")
-    for audit in result.audits:
+    for audit in (a for a in result.audits if a["hours"]):
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {_hhmm(result.cooldown_until)})")
@@ -360,7 +361,9 @@ def sales_table(report: dict[str, Any]) -> None:
     rows = [[r["marketplace_id"], r[key], *([r.get("title") or ""] if key == "asin" else []), r["ordered_units"],
              _money(r["ordered_revenue"]), r["currency_code"]] for r in report["rows"]]
     newest = ", ".join(f"{mp}: {hour or 'none'}" for mp, hour in report["newest_applied_hour"].items())
-    table(f"sales since {report['since_hour_utc']} (newest applied hour {newest})", columns, rows)
+    table(f"sales {report['since_hour_utc']} .. {report['until_utc']} (newest applied hour {newest})", columns, rows)
+    if not rows:
+        info("No sales rows in this window: nothing applied yet, or no sales in those hours.")
 
 
 def sales_csv(report: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """`rtsales sales`: the last known numbers from the database, no API call at all.
 
-Totals per ASIN or per hour over the last N hours, the newest APPLIED hour, and
+Totals per ASIN or per hour over the last N hours of known data (ending at the
+newest APPLIED hour), and
 whether SP-API is cooling down (then this is "last known data" by design).
 """
 
@@ -11,28 +12,34 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales.clock import HOUR, floor_hour, hour_key, iso
+from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour
 from rtsales.keepa.cache import cached_titles
 from rtsales.quota import active_cooldown
 
 
 def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: int, by: str) -> dict[str, Any]:
-    since = hour_key(floor_hour(now) - hours * HOUR)
+    """Totals over the last `hours` hours of known data: up to the newest APPLIED hour, not up to
+    now, since the newest hours are always still settling (SAFETY_LAG_MINUTES) or in flight."""
+    newest = {mp: db.execute("SELECT MAX(hour_utc) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+                             "AND status = 'APPLIED'", [mp]).fetchone()[0] for mp in marketplaces}
+    known = [parse_hour(h) + HOUR for h in newest.values() if h]
+    until = max(known) if known else floor_hour(now)
+    since = hour_key(until - hours * HOUR)
     group = "asin" if by == "asin" else "hour_utc"
     rows: list[dict[str, Any]] = []
     for mp in marketplaces:
         for key, units, revenue, currency in db.execute(
                 f"SELECT {group}, SUM(ordered_units), ROUND(SUM(ordered_revenue), 2), MAX(currency_code) "
-                f"FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? GROUP BY {group} "
-                f"ORDER BY {'SUM(ordered_revenue) DESC' if by == 'asin' else 'hour_utc'}", [mp, since]):
+                f"FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? AND hour_utc < ? "
+                f"GROUP BY {group} ORDER BY {'SUM(ordered_revenue) DESC' if by == 'asin' else 'hour_utc'}",
+                [mp, since, iso(until)]):
             rows.append({"marketplace_id": mp, by: key, "ordered_units": units, "ordered_revenue": revenue,
                          "currency_code": currency})
     if by == "asin":
         titles = cached_titles(db, [r["asin"] for r in rows])
         for row in rows:
             row["title"] = titles.get(row["asin"])
-    newest = {mp: db.execute("SELECT MAX(hour_utc) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-                             "AND status = 'APPLIED'", [mp]).fetchone()[0] for mp in marketplaces}
     cooldown = active_cooldown(db, "spapi", now)
-    return {"since_hour_utc": since, "hours": hours, "by": by, "newest_applied_hour": newest,
-            "cooldown_until": iso(cooldown.until) if cooldown else None, "rows": rows}
+    return {"since_hour_utc": since, "until_utc": iso(until), "hours": hours, "by": by,
+            "newest_applied_hour": newest, "cooldown_until": iso(cooldown.until) if cooldown else None,
+            "rows": rows}

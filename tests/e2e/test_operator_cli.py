@@ -163,6 +163,8 @@ def test_audit_weekly_covers_seven_days(world: World) -> None:
 def test_sales_by_asin_hour_csv_and_during_cooldown(world: World) -> None:
     code, out, _ = world.run("sales", "--hours", "6", "--json")
     report = json.loads(out)
+    # the window ends at the newest APPLIED hour (09:00), not at "now" (12:37): the last known data
+    assert (report["since_hour_utc"], report["until_utc"]) == ("2026-03-10T04:00:00Z", "2026-03-10T10:00:00Z")
     total = world.db.conn.execute("SELECT SUM(ordered_units) FROM vendor_realtime_sales WHERE hour_utc >= ?",
                                   [report["since_hour_utc"]]).fetchone()[0]
     assert code == 0 and sum(r["ordered_units"] for r in report["rows"]) == total
