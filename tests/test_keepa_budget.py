@@ -19,7 +19,8 @@ from rtsales.keepa.status import TokenStatus, from_body, projected_balance, reac
 from rtsales.quota import active_cooldown
 from rtsales.store import Database, open_db
 from tests.conftest import T0
-from tests.keepa_fake import KEY, SteppingClock
+from tests.clocks import SteppingClock
+from tests.keepa_fake import KEY
 
 CONTROLLED = Policy("controlled-deficit", threshold=50)
 STRICT = Policy("strict", min_balance=10, safety_buffer=20)

@@ -20,7 +20,8 @@ from rtsales.keepa.status import from_body
 from rtsales.lock import acquire
 from rtsales.store import Database, open_db
 from tests.conftest import T0
-from tests.keepa_fake import BASE, KEY, FakeKeepa, SteppingClock, asin
+from tests.clocks import SteppingClock
+from tests.keepa_fake import BASE, KEY, FakeKeepa, asin
 
 
 @pytest.fixture

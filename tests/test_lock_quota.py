@@ -94,12 +94,7 @@ def test_pacer_never_waits_on_a_frozen_clock(tmp_path: Path) -> None:
 def test_pacer_waits_within_deadline_on_a_real_clock(tmp_path: Path) -> None:
     db = open_db(tmp_path / "p.db")
 
-    class SteppingClock(FrozenClock):
-        frozen = False
-
-        def sleep(self, seconds: float) -> None:
-            self.slept.append(seconds)
-            self.advance(timedelta(seconds=seconds))
+    from tests.clocks import SteppingClock
 
     clock = SteppingClock(NOW)
     refreshed: list[int] = []

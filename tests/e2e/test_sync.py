@@ -131,7 +131,7 @@ def test_report_gone_from_amazon_is_requested_again(cron: Callable[..., Simulate
 def test_fill_day_waits_for_its_reports_on_a_real_clock_and_reports_changes(
         cron: Callable[..., SimulatedCron]) -> None:
     from rtsales.operator import fill_day
-    from tests.keepa_fake import SteppingClock
+    from tests.clocks import SteppingClock
     c = cron((US,))
     c.cycle()
     c.cycle()
