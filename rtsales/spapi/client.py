@@ -8,7 +8,6 @@ raise SpApiError with Amazon's ErrorList code and message.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, S
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
 from rtsales.redaction import clip
 from rtsales.spapi.auth import LwaAuth
+from rtsales.spapi.jsonstream import gunzip_chunks
 
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
 BASE = "/reports/2021-06-30"
@@ -181,18 +181,8 @@ def _read_capped(response: httpx.Response, limit: int) -> bytes:
 
 
 def gunzip(raw: bytes, limit: int) -> bytes:
-    """Decompress a gzip body ourselves (Amazon sends no Content-Encoding), capped at `limit`."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(raw, limit + 1)
-    except zlib.error:
-        raise ReportParseError("document is not valid gzip", hint="the download may be corrupt; it will be retried") from None
-    if len(out) > limit:
-        raise ReportParseError(f"document expands beyond the {limit // (1024 * 1024)} MB cap",
-                               hint="raise MAX_DOCUMENT_MB if your reports really are this large")
-    if not inflater.eof:
-        raise ReportParseError("document gzip stream is truncated", hint="the download was cut short; it will be retried")
-    return out
+    """A whole gzip body inflated (Amazon sends no Content-Encoding): the streaming reader's checks."""
+    return b"".join(gunzip_chunks(raw, limit))
 
 
 def _errors(response: httpx.Response) -> list[dict[str, Any]]:
