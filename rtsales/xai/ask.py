@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, iso
+from rtsales.clock import Clock, format_duration, iso
 from rtsales.config import Settings
 from rtsales.errors import (CooldownActiveError, LockBusyError, RtsalesError, UsageError,
                             XaiCreditsExhaustedError, XaiError, XaiQuotaExhaustedError)
@@ -32,7 +32,7 @@ from rtsales.lock import acquire, owner_name, release
 from rtsales.quota import active_cooldown, record_success, start_cooldown
 from rtsales.xai.cache import ProductFacts, cache_key, lookup, store
 from rtsales.xai.client import Completion, XaiClient
-from rtsales.xai.usage import API, bump, day_key, describe_wait, give_back, next_reset, record_tokens, take_call
+from rtsales.xai.usage import API, bump, day_key, give_back, next_reset, record_tokens, take_call
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,13 @@ def _refusal(db: Database, settings: Settings, now: datetime, day: str) -> Rtsal
     cooldown = active_cooldown(db, API, now)
     if cooldown is not None:
         return CooldownActiveError(f"xAI is cooling down until {iso(cooldown.until)}: {cooldown.reason}",
-                                   hint=f"no xAI calls for {describe_wait(cooldown.until - now)}; cron will retry")
+                                   hint=f"no xAI calls for {format_duration((cooldown.until - now).total_seconds())}; "
+                                        "cron will retry")
     if take_call(db, day, settings.xai_daily_limit, now):
         return None
     return XaiQuotaExhaustedError(
         f"daily limit of {settings.xai_daily_limit} xAI calls reached for {day} (UTC)",
-        hint=f"resets at 00:00 UTC, in {describe_wait(next_reset(now) - now)}; "
+        hint=f"resets at 00:00 UTC, in {format_duration((next_reset(now) - now).total_seconds())}; "
              "set XAI_FALLBACK_ANSWER for a safe default, or raise XAI_DAILY_LIMIT")
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales.clock import iso
+from rtsales.clock import format_duration, iso
 from rtsales.config import Settings
 from rtsales.quota import active_cooldown
 from rtsales.xai.cache import entry_count
-from rtsales.xai.usage import API, day_key, describe_wait, next_reset, usage_for
+from rtsales.xai.usage import API, day_key, next_reset, usage_for
 
 
 def _cooldown(db: Database, now: datetime) -> dict[str, Any] | None:
@@ -24,7 +24,7 @@ def _cooldown(db: Database, now: datetime) -> dict[str, Any] | None:
         return None
     return {"reason": cooldown.reason, "until_utc": iso(cooldown.until),
             "seconds_left": int((cooldown.until - now).total_seconds()),
-            "ends_in": describe_wait(cooldown.until - now)}
+            "ends_in": format_duration((cooldown.until - now).total_seconds())}
 
 
 def quota_report(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def quota_report(db: Database, settings: Settings, now: datetime) -> dict[str, A
         "calls_today": usage.calls, "daily_limit": settings.xai_daily_limit,
         "calls_left": max(0, settings.xai_daily_limit - usage.calls),
         "resets_at_utc": iso(reset), "seconds_to_reset": int((reset - now).total_seconds()),
-        "resets_in": describe_wait(reset - now),
+        "resets_in": format_duration((reset - now).total_seconds()),
         "tokens_today": {"prompt": usage.tokens.prompt, "completion": usage.tokens.completion,
                          "reasoning": usage.tokens.reasoning},
         "cache_entries": entry_count(db), "cache_hits_today": usage.cache_hits,

@@ -50,15 +50,6 @@ def next_reset(now: datetime) -> datetime:
     return to_utc(now).replace(hour=0, minute=0, second=0, microsecond=0) + DAY
 
 
-def describe_wait(delta: timedelta) -> str:
-    """'3h 05m' / '12m' / '40s': how long until something, for messages."""
-    seconds = max(0, int(delta.total_seconds()))
-    hours, minutes = seconds // 3600, seconds % 3600 // 60
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m" if minutes else f"{seconds}s"
-
-
 def _ensure_row(conn: sqlite3.Connection, day: str, now: datetime) -> None:
     conn.execute("INSERT INTO xai_daily_usage (day_utc, updated_at) VALUES (?, ?) "
                  "ON CONFLICT(day_utc) DO NOTHING", [day, iso(now)])
