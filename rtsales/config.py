@@ -50,6 +50,8 @@ class Settings:
     weekly_audit_enabled: bool = False
     audit_daily_hours: int = 48
     lookback_days: int = 7
+    max_data_age_hours: int = 168
+    settle_hours: int = 3
     safety_lag_minutes: int = 90
     max_window_hours: int = 24
     run_budget_seconds: int = 600
@@ -186,6 +188,8 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ENABLE_VENDOR_RT_SALES_WEEKLY_AUDIT": ("weekly_audit_enabled", _boolean),
     "AUDIT_DAILY_HOURS": ("audit_daily_hours", _positive_int),
     "LOOKBACK_DAYS": ("lookback_days", _positive_int),
+    "MAX_DATA_AGE_HOURS": ("max_data_age_hours", _positive_int),
+    "SETTLE_HOURS": ("settle_hours", _positive_int),
     "SAFETY_LAG_MINUTES": ("safety_lag_minutes", _positive_int),
     "MAX_WINDOW_HOURS": ("max_window_hours", _positive_int),
     "RUN_BUDGET_SECONDS": ("run_budget_seconds", _positive_int),
