@@ -9,7 +9,7 @@ to the run that re-opened them, inside the apply transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,9 +31,10 @@ class AuditStart:
     hours: int
 
 
-def audit_hours(kind: str, newest: datetime, daily_hours: int) -> list[str]:
+def audit_hours(kind: str, newest: datetime, daily_hours: int, oldest: datetime) -> list[str]:
+    """The hours an audit re-fetches, never older than Amazon serves (`oldest`)."""
     span = daily_hours if kind == "daily" else 7 * 24
-    return [hour_key(newest - i * HOUR) for i in range(span)]
+    return [hour_key(newest - i * HOUR) for i in range(span) if newest - i * HOUR >= oldest]
 
 
 def is_due(db: Database, marketplace_id: str, kind: str, now: datetime) -> bool:
@@ -55,17 +56,20 @@ def start_audit(db: Database, marketplace_id: str, kind: str, keys: list[str], n
 
 
 def record_changes(conn: sqlite3.Connection, marketplace_id: str, keys: list[str],
-                   changes: Mapping[str, tuple[int, float]], now: datetime) -> None:
-    """Credit changed hours to the audit runs that re-opened them; close finished runs."""
+                   changes: Mapping[str, tuple[int, float]], now: datetime,
+                   inconclusive: Sequence[str] = ()) -> None:
+    """Credit changed (and inconclusive) hours to the audit runs that re-opened them; close finished runs."""
     marks = ",".join("?" * len(keys))
     owners = conn.execute(f"SELECT hour_utc, audit_run_id FROM vendor_rt_sales_hour_ledger WHERE "
                           f"marketplace_id = ? AND hour_utc IN ({marks}) AND audit_run_id IS NOT NULL",
                           [marketplace_id, *keys]).fetchall()
     for run_id in {run for _, run in owners}:
         mine = [h for h, run in owners if run == run_id and h in changes]
+        unsure = sum(1 for h, run in owners if run == run_id and h in inconclusive)
         conn.execute("UPDATE vendor_rt_sales_audit_runs SET hours_changed = hours_changed + ?, "
-                     "units_delta = units_delta + ?, revenue_delta = ROUND(revenue_delta + ?, 2) WHERE id = ?",
-                     [len(mine), sum(changes[h][0] for h in mine), sum(changes[h][1] for h in mine), run_id])
+                     "units_delta = units_delta + ?, revenue_delta = ROUND(revenue_delta + ?, 2), "
+                     "hours_inconclusive = hours_inconclusive + ? WHERE id = ?",
+                     [len(mine), sum(changes[h][0] for h in mine), sum(changes[h][1] for h in mine), unsure, run_id])
     conn.execute(f"UPDATE vendor_rt_sales_hour_ledger SET audit_run_id = NULL WHERE marketplace_id = ? "
                  f"AND hour_utc IN ({marks})", [marketplace_id, *keys])
     for (run_id,) in {(run,) for _, run in owners}:
@@ -79,10 +83,10 @@ def latest_runs(db: Database, marketplace_id: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for kind in PERIODS:
         row = db.conn.execute(
-            "SELECT id, started_at, finished_at, hours, hours_changed, units_delta, revenue_delta "
+            "SELECT id, started_at, finished_at, hours, hours_changed, units_delta, revenue_delta, hours_inconclusive "
             "FROM vendor_rt_sales_audit_runs WHERE marketplace_id = ? AND kind = ? ORDER BY started_at DESC, id DESC "
             "LIMIT 1", [marketplace_id, kind]).fetchone()
         if row:
             out[kind] = dict(zip(("id", "started_at", "finished_at", "hours", "hours_changed",
-                                  "units_delta", "revenue_delta"), row, strict=True))
+                                  "units_delta", "revenue_delta", "hours_inconclusive"), row, strict=True))
     return out

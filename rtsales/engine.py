@@ -13,18 +13,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from rtsales import audits, lock
-from rtsales.clock import Clock, iso
+from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
-from rtsales.errors import LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, Window, claimable, coalesce, in_flight, ledger_counts, newest_wanted_hour,
-                            seed, split, transition, window_of)
-from rtsales.quota import SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, start_cooldown
+from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
+from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, ledger_counts,
+                            newest_wanted_hour, oldest_fetchable_hour, reopen, seed, split, transition,
+                            unconfirmed_empty, window_of)
+from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
+                           start_cooldown)
+from rtsales.redaction import redact
 from rtsales.store import transaction
 from rtsales.windows import Tally, WindowWorker
 
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SPAPI = "spapi"
 POLL_INTERVAL = timedelta(seconds=30)
+CAP_PROBE_AFTER = timedelta(days=1)  # a learned window cap is a hypothesis: one full-size window re-tests it
+CONFIRM_AFTER = timedelta(hours=1)  # an empty answer is re-asked no sooner than this (CANCELLED can mean "too often")
 
 
 @dataclass
@@ -80,6 +85,7 @@ class SyncRun:
         self.result = SyncResult(started_at=iso(clock.now()))
         self.deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)
         self.leased: dict[str, MarketplaceOutcome] = {}
+        self._loaded_caps: dict[str, int] = {}
 
     # -- the cycle ----------------------------------------------------------------------------
 
@@ -95,17 +101,23 @@ class SyncRun:
             self._release_all()
             return self._finish()
         client = self._client()
-        worker = WindowWorker(self.db, client, self.clock, self._learned_caps())
+        worker = WindowWorker(self.db, client, self.clock, self._learned_caps(),
+                              timedelta(hours=self.settings.settle_hours))
         try:
             self._work(worker)
         except SpApiQuotaError as exc:
             self._on_quota(exc)
+        except AuthError as exc:  # credentials or role refused: remembered for status until a run succeeds
+            self._wind_down(client, worker)
+            self._remember_access_error(exc)
+            raise
         except (Exception, KeyboardInterrupt):
             self._wind_down(client, worker)
             raise
         self._wind_down(client, worker)
         if not self.result.quota_hit and self.result.calls:
             record_success(self.db, SPAPI)
+            self._remember_access_error(None)
         return self._finish()
 
     def _prepare(self) -> bool:
@@ -120,16 +132,32 @@ class SyncRun:
             raise
 
     def _seed_all(self) -> None:
-        now = self.clock.now()
-        lag, lookback = timedelta(minutes=self.settings.safety_lag_minutes), timedelta(days=self.settings.lookback_days)
+        """Seed the wanted hours, retire the ones Amazon no longer serves, re-ask settled empty answers."""
+        now, settings = self.clock.now(), self.settings
+        lag = timedelta(minutes=settings.safety_lag_minutes)
+        settled_before = now - HOUR - timedelta(hours=settings.settle_hours)
         for mp in self.leased:
             with transaction(self.db) as conn:
-                seed(conn, mp, now, lookback, lag)
+                seed(conn, mp, now, self._oldest(now), lag)
+                expire_aged(conn, mp, self._fetchable(now), now, settings.max_data_age_hours)
+                empties = unconfirmed_empty(conn, mp, settled_before, now - CONFIRM_AFTER)
+                if empties:
+                    reopen(conn, mp, empties, now)
+
+    def _fetchable(self, now: datetime) -> datetime:
+        # Measured from the run's deadline: no request this run sends may start beyond the age limit.
+        latest = max(now, self.deadline)
+        return oldest_fetchable_hour(latest, timedelta(hours=self.settings.max_data_age_hours))
+
+    def _oldest(self, now: datetime) -> datetime:
+        """The oldest hour this run may claim: the lookback (fill-day: any day Amazon still serves)."""
+        lookback = floor_hour(now - timedelta(days=self.settings.lookback_days))
+        return self._fetchable(now) if self.focus is not None else max(lookback, self._fetchable(now))
 
     def _has_work(self) -> bool:
         """Any leased marketplace with an hour in flight or claimable, or an audit due."""
         now, conn = self.clock.now(), self.db.conn
-        return any(in_flight(conn, mp) or claimable(conn, mp, now)
+        return any(in_flight(conn, mp) or claimable(conn, mp, now, self._oldest(now))
                    or any(audits.is_due(self.db, mp, kind, now) for kind in self._audit_kinds())
                    for mp in self.leased)
 
@@ -184,7 +212,8 @@ class SyncRun:
 
     def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
         cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
-        rows = claimable(self.db.conn, mp, self.clock.now())
+        now = self.clock.now()
+        rows = claimable(self.db.conn, mp, now, self._oldest(now))
         if self.focus is not None:
             rows = [row for row in rows if row[0] in self.focus]
         return coalesce(mp, rows, cap)
@@ -195,7 +224,7 @@ class SyncRun:
         for mp, _ in self._live():
             for kind in self._audit_kinds():
                 if audits.is_due(self.db, mp, kind, now):
-                    keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours)
+                    keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours, self._oldest(now))
                     started = audits.start_audit(self.db, mp, kind, keys, now)
                     self.result.audits.append({"kind": kind, "marketplace_id": mp, "hours": started.hours})
 
@@ -277,14 +306,32 @@ class SyncRun:
         return any(in_flight(self.db.conn, mp) for mp in self.leased)
 
     def _learned_caps(self) -> dict[str, int]:
-        rows = self.db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'max_window_hours:%'")
-        return {key.split(":", 1)[1]: int(value) for key, value in rows}
+        """Window caps learned from range errors; one older than CAP_PROBE_AFTER is dropped, so the
+        next window goes out full size and either succeeds or teaches the cap again."""
+        now, caps = self.clock.now(), {}
+        rows = self.db.conn.execute("SELECT key, value, updated_at FROM rtsales_state "
+                                    "WHERE key LIKE 'max_window_hours:%'").fetchall()
+        for key, value, learned_at in rows:
+            if parse_instant(learned_at) + CAP_PROBE_AFTER <= now:
+                log.info("window cap %s h for %s is a day old: probing a full-size window", value, key[17:])
+                with transaction(self.db) as conn:
+                    conn.execute("DELETE FROM rtsales_state WHERE key = ?", [key])
+            else:
+                caps[key.split(":", 1)[1]] = int(value)
+        self._loaded_caps = dict(caps)
+        return caps
 
     def _save_caps(self, caps: dict[str, int]) -> None:
+        """Store only caps learned in this run: re-saving old ones would keep them from ever expiring."""
+        learned = {mp: hours for mp, hours in caps.items() if self._loaded_caps.get(mp) != hours}
         with transaction(self.db) as conn:
-            for mp, hours in caps.items():
+            for mp, hours in learned.items():
                 conn.execute("INSERT OR REPLACE INTO rtsales_state VALUES (?, ?, ?)",
                              [f"max_window_hours:{mp}", str(hours), iso(self.clock.now())])
+
+    def _remember_access_error(self, exc: AuthError | None) -> None:
+        text = None if exc is None else redact(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+        remember_access_error(self.db, text, self.clock.now())
 
     def _finish(self) -> SyncResult:
         for outcome in self.result.marketplaces:

@@ -128,6 +128,11 @@ class AuthError(LoginError):
     exit_code = ExitCode.CONFIG
 
 
+class AccessDeniedError(AuthError):
+    """SP-API answered 403 again after a fresh access token: the app lacks the role for these
+    reports, or the vendor has not authorised it. Only the user can fix this."""
+
+
 class ReportParseError(RtsalesError):
     """A report document is not what Amazon's schema promises."""
 

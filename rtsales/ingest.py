@@ -16,14 +16,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby, repeat
 from operator import and_
 
 from sqlite_utils import Database
 
 from rtsales.audits import record_changes
-from rtsales.clock import iso
+from rtsales.clock import HOUR, iso, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
 from rtsales.ledger import HourStatus, Window, transition
 from rtsales.spapi.parse import Batch, SalesStream
@@ -40,6 +40,7 @@ class ApplyResult:
     hours_changed: int
     units_delta: int
     revenue_delta: float
+    hours_inconclusive: int = 0
 
 
 @dataclass
@@ -138,20 +139,57 @@ def _execute(conn: sqlite3.Connection, batch: Batch, rows: Iterator[tuple[object
 
 
 def apply_window(db: Database, window: Window, report_id: str, document: SalesStream | None,
-                 expected: HourStatus, now: datetime) -> ApplyResult:
-    """Replace the window's sales with `document` (None: Amazon had no data) and mark it APPLIED."""
+                 expected: HourStatus, now: datetime, settle: timedelta) -> ApplyResult:
+    """Replace the window's sales with `document` and mark it APPLIED, in one transaction.
+
+    `document` None is a CANCELLED report, which Amazon sends for "no data" and also for
+    "asked too often": it never deletes a stored row. Hours that had rows keep them and are
+    marked inconclusive; hours without rows are applied empty, provisionally (see `_grade`)."""
     with transaction(db) as conn:
         before = _stored_digests(conn, window)
-        conn.execute("DELETE FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? "
-                     "AND hour_utc < ?", [window.marketplace_id, iso(window.start), iso(window.end)])
+        kept = [k for k in window.keys() if k in before] if document is None else []
+        if document is not None:
+            conn.execute("DELETE FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? "
+                         "AND hour_utc < ?", [window.marketplace_id, iso(window.start), iso(window.end)])
         written, after = _insert(conn, window.marketplace_id, document, report_id, iso(now), before)
-        changes = _changes(before, after)
-        record_changes(conn, window.marketplace_id, window.keys(), changes, now)
+        changes = _changes(before, after) if document is not None else {}
+        record_changes(conn, window.marketplace_id, window.keys(), changes, now, inconclusive=kept)
+        grades = _grade(conn, window, settle, cancelled=document is None, kept=kept)
         transition(conn, window.marketplace_id, window.keys(), expected, HourStatus.APPLIED, now,
                    last_error=None, next_retry_utc=None, window_cap=None)
+        _set_grades(conn, window.marketplace_id, grades)
         conn.execute("DELETE FROM vendor_rt_sales_documents WHERE report_id = ?", [report_id])
     return ApplyResult(window.hours, written, len(changes), sum(u for u, _ in changes.values()),
-                       round(sum(r for _, r in changes.values()), 2))
+                       round(sum(r for _, r in changes.values()), 2), len(kept))
+
+
+def _grade(conn: sqlite3.Connection, window: Window, settle: timedelta, *, cancelled: bool,
+           kept: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """hour -> (data_state, inconclusive) after this answer.
+
+    A real answer is final when its report was requested after the hour settled. An empty
+    CANCELLED answer is final only when it confirms an earlier empty answer and was itself
+    requested after the hour settled: a throttling cancel never leaves a sales hour empty for
+    good. Hours whose rows a CANCELLED kept keep their data_state."""
+    marks = ",".join("?" * window.hours)
+    rows = conn.execute(f"SELECT hour_utc, data_state, requested_at FROM vendor_rt_sales_hour_ledger "
+                        f"WHERE marketplace_id = ? AND hour_utc IN ({marks})", [window.marketplace_id, *window.keys()])
+    grades: dict[str, tuple[str, int]] = {}
+    for key, state, requested_at in rows:
+        settled = requested_at is not None and parse_instant(requested_at) >= parse_hour(key) + HOUR + settle
+        if key in kept:
+            grades[key] = (state, 1)
+        elif cancelled:
+            grades[key] = ("final" if settled and state != "none" else "provisional", 0)
+        else:
+            grades[key] = ("final" if settled else "provisional", 0)
+    return grades
+
+
+def _set_grades(conn: sqlite3.Connection, marketplace_id: str, grades: dict[str, tuple[str, int]]) -> None:
+    conn.executemany("UPDATE vendor_rt_sales_hour_ledger SET data_state = ?, inconclusive = ? "
+                     "WHERE marketplace_id = ? AND hour_utc = ?",
+                     [(state, flag, marketplace_id, key) for key, (state, flag) in grades.items()])
 
 
 def stash_document(db: Database, window: Window, report_id: str, body: bytes, now: datetime) -> None:

@@ -1,9 +1,15 @@
 """The hour ledger: one row per (marketplace, UTC hour) and its state machine.
 
 MISSING -> REQUESTED -> DOWNLOADED -> APPLIED, or FAILED (last_error,
-next_retry_utc) and back to claimable. Every transition is one guarded UPDATE
+next_retry_utc) and back to claimable, or UNAVAILABLE (older than Amazon serves:
+terminal, never retried). Every transition is one guarded UPDATE
 (`WHERE status = expected`) whose row count is checked: a row that is not in
 the expected state raises LedgerConflict, and the caller's transaction rolls back.
+
+Beside the status, `data_state` says what the hour's stored rows are worth: none,
+provisional (Amazon may still revise them, or an empty answer not yet confirmed) or
+final (fetched after the hour settled). `inconclusive` marks an hour whose last
+re-fetch came back CANCELLED and kept the rows it had.
 """
 
 from __future__ import annotations
@@ -25,18 +31,22 @@ class HourStatus(StrEnum):
     DOWNLOADED = "DOWNLOADED"
     APPLIED = "APPLIED"
     FAILED = "FAILED"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 S = HourStatus
 TRANSITIONS: dict[HourStatus, frozenset[HourStatus]] = {
-    S.MISSING: frozenset({S.REQUESTED}),
+    S.MISSING: frozenset({S.REQUESTED, S.UNAVAILABLE}),
     # REQUESTED -> MISSING: a claim released by a 429, or a report Amazon no longer has.
-    S.REQUESTED: frozenset({S.DOWNLOADED, S.APPLIED, S.FAILED, S.MISSING}),
+    # REQUESTED -> UNAVAILABLE: Amazon refused a one-hour window for its age.
+    S.REQUESTED: frozenset({S.DOWNLOADED, S.APPLIED, S.FAILED, S.MISSING, S.UNAVAILABLE}),
     S.DOWNLOADED: frozenset({S.APPLIED, S.FAILED}),
-    S.APPLIED: frozenset({S.MISSING}),  # re-opened by an audit or fill-day
-    S.FAILED: frozenset({S.REQUESTED, S.MISSING}),
+    S.APPLIED: frozenset({S.MISSING}),  # re-opened by an audit, fill-day or an empty-answer check
+    S.FAILED: frozenset({S.REQUESTED, S.MISSING, S.UNAVAILABLE}),
+    S.UNAVAILABLE: frozenset({S.MISSING}),  # only fill-day, on an hour inside MAX_DATA_AGE_HOURS again
 }
 CLAIMABLE_SQL = "(status = 'MISSING' OR (status = 'FAILED' AND next_retry_utc <= ?))"
+LEDGER = "vendor_rt_sales_hour_ledger"
 
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=6)
@@ -91,11 +101,21 @@ def newest_wanted_hour(now: datetime, safety_lag: timedelta) -> datetime:
     return floor_hour(now - safety_lag) - HOUR
 
 
-def seed(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
-         lookback: timedelta, safety_lag: timedelta) -> int:
-    """Insert MISSING rows for every wanted hour in the lookback window; never touch existing rows."""
+def ceil_hour(value: datetime) -> datetime:
+    floor = floor_hour(value)
+    return floor if floor == value else floor + HOUR
+
+
+def oldest_fetchable_hour(now: datetime, max_age: timedelta) -> datetime:
+    """The first hour whose window may still be asked for: no request starts earlier than max_age."""
+    return ceil_hour(now - max_age)
+
+
+def seed(conn: sqlite3.Connection, marketplace_id: str, now: datetime, oldest: datetime,
+         safety_lag: timedelta) -> int:
+    """Insert MISSING rows for every wanted hour from `oldest` on; never touch existing rows."""
     newest = newest_wanted_hour(now, safety_lag)
-    cursor, rows = floor_hour(now - lookback), []
+    cursor, rows = oldest, []
     while cursor <= newest:
         rows.append((marketplace_id, hour_key(cursor), iso(now)))
         cursor += HOUR
@@ -105,11 +125,39 @@ def seed(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
     return conn.total_changes - before
 
 
-def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime) -> list[tuple[str, int | None]]:
-    """(hour_utc, window_cap) of claimable rows, newest first."""
+def expire_aged(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime, now: datetime,
+                max_age_hours: int) -> int:
+    """MISSING and FAILED hours older than `oldest` become UNAVAILABLE: Amazon no longer serves them."""
+    moved = 0
+    for status in (S.MISSING, S.FAILED):
+        keys = [k for (k,) in conn.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND status = ? "
+                                           f"AND hour_utc < ?", [marketplace_id, status.value, iso(oldest)])]
+        if keys:
+            transition(conn, marketplace_id, keys, status, S.UNAVAILABLE, now, next_retry_utc=None,
+                       last_error=f"older than the {max_age_hours} h of data Amazon serves (MAX_DATA_AGE_HOURS)")
+            moved += len(keys)
+    return moved
+
+
+def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
+              oldest: datetime | None = None) -> list[tuple[str, int | None]]:
+    """(hour_utc, window_cap) of claimable rows from `oldest` on, newest first."""
     return list(conn.execute(
-        f"SELECT hour_utc, window_cap FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-        f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC", [marketplace_id, iso(now)]))
+        f"SELECT hour_utc, window_cap FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
+        f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC", [marketplace_id, iso(oldest) if oldest else "", iso(now)]))
+
+
+def unconfirmed_empty(conn: sqlite3.Connection, marketplace_id: str, settled_before: datetime,
+                      asked_before: datetime) -> list[str]:
+    """APPLIED hours whose only answer so far was empty, now settled: one more fetch decides them.
+
+    An empty answer (CANCELLED) may mean "asked too often" as well as "no sales", so it is
+    final only when a fetch made after the hour settled, and after the first answer, agrees."""
+    return [k for (k,) in conn.execute(
+        f"SELECT hour_utc FROM {LEDGER} l WHERE marketplace_id = ? AND status = 'APPLIED' "
+        f"AND data_state = 'provisional' AND hour_utc < ? AND updated_at <= ? AND NOT EXISTS "
+        f"(SELECT 1 FROM vendor_realtime_sales s WHERE s.marketplace_id = l.marketplace_id "
+        f"AND s.hour_utc = l.hour_utc)", [marketplace_id, iso(settled_before), iso(asked_before)])]
 
 
 def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_hours: int) -> list[Window]:
@@ -160,9 +208,9 @@ def attach_report(conn: sqlite3.Connection, window: Window, report_id: str, now:
     """Record the created report on a claimed window; counts one attempt per hour."""
     keys = window.keys()
     changed = conn.execute(
-        f"UPDATE vendor_rt_sales_hour_ledger SET report_id = ?, attempts = attempts + 1, updated_at = ? "
+        f"UPDATE {LEDGER} SET report_id = ?, attempts = attempts + 1, updated_at = ?, requested_at = ? "
         f"WHERE marketplace_id = ? AND status = 'REQUESTED' AND report_id IS NULL "
-        f"AND hour_utc IN ({_placeholders(len(keys))})", [report_id, iso(now), window.marketplace_id, *keys]
+        f"AND hour_utc IN ({_placeholders(len(keys))})", [report_id, iso(now), iso(now), window.marketplace_id, *keys]
     ).rowcount
     if changed != len(keys):
         raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: report {report_id} could not be "
@@ -185,10 +233,10 @@ def window_of(marketplace_id: str, keys: Sequence[str]) -> Window:
 
 
 def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], now: datetime,
-           audit_run_id: int | None = None) -> int:
+           audit_run_id: int | None = None, sources: Sequence[HourStatus] = (S.APPLIED, S.FAILED)) -> int:
     """Put APPLIED and FAILED hours back to MISSING now (audits, fill-day); returns hours re-opened."""
     moved = 0
-    for status in (S.APPLIED, S.FAILED):
+    for status in sources:
         rows = [k for (k,) in conn.execute(
             f"SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND status = ? "
             f"AND hour_utc IN ({_placeholders(len(keys))})", [marketplace_id, status.value, *keys])]

@@ -20,7 +20,7 @@ from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso
 from rtsales.config import Settings
 from rtsales.engine import SyncResult, SyncRun
 from rtsales.errors import CooldownActiveError, LockBusyError, UsageError
-from rtsales.ledger import newest_wanted_hour, reopen
+from rtsales.ledger import HourStatus, newest_wanted_hour, oldest_fetchable_hour, reopen
 from rtsales.store import transaction
 
 LEDGER = "vendor_rt_sales_hour_ledger"
@@ -44,16 +44,16 @@ def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketp
         now = run.clock.now()
         newest = newest_wanted_hour(now, timedelta(minutes=settings.safety_lag_minutes))
         for mp in run.leased:
-            keys = audits.audit_hours(kind, newest, settings.audit_daily_hours)
+            keys = audits.audit_hours(kind, newest, settings.audit_daily_hours, fetchable_from(settings, now))
             started.append(audits.start_audit(db, mp, kind, keys, now))
 
     result = SyncRun(db, settings, clock, transport, command=f"audit-{kind}", marketplaces=marketplaces,
                      cron_audits=False, prepare=reopen_window).run()
     refuse_if_skipped(result)
     runs = {s.run_id: s for s in started}
-    rows = [dict(zip(("marketplace_id", "hours", "hours_changed", "units_delta", "revenue_delta", "finished_at"), r,
-                     strict=True)) for r in db.execute(
-        f"SELECT marketplace_id, hours, hours_changed, units_delta, revenue_delta, finished_at FROM "
+    rows = [dict(zip(("marketplace_id", "hours", "hours_changed", "units_delta", "revenue_delta", "finished_at",
+                      "hours_inconclusive"), r, strict=True)) for r in db.execute(
+        f"SELECT marketplace_id, hours, hours_changed, units_delta, revenue_delta, finished_at, hours_inconclusive FROM "
         f"vendor_rt_sales_audit_runs WHERE id IN ({','.join('?' * len(runs))})", list(runs))] if runs else []
     return {"kind": kind, "marketplaces": rows, "reports_created": _created(result),
             "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until}
@@ -61,6 +61,12 @@ def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketp
 
 def _created(result: SyncResult) -> int:
     return sum(m.tally.reports_created for m in result.marketplaces)
+
+
+def fetchable_from(settings: Settings, now: datetime) -> datetime:
+    """The oldest hour Amazon still serves (MAX_DATA_AGE_HOURS), with the run's budget as margin."""
+    return oldest_fetchable_hour(now + timedelta(seconds=settings.run_budget_seconds),
+                                 timedelta(hours=settings.max_data_age_hours))
 
 
 def day_hours(day_text: str, zone: str, now: datetime, max_age_days: int) -> tuple[date, list[datetime]]:
@@ -102,7 +108,11 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
     now = clock.now()
     day, hours = day_hours(day_text, zone, now, settings.fill_day_max_age_days)
     newest = newest_wanted_hour(now, timedelta(minutes=settings.safety_lag_minutes))
-    keys = [hour_key(h) for h in hours if h <= newest]
+    oldest = fetchable_from(settings, now)
+    if hours[-1] < oldest:
+        raise UsageError(f"{day} is older than the {settings.max_data_age_hours} hours of data Amazon serves",
+                         hint="raise MAX_DATA_AGE_HOURS only if your account is known to serve older hours")
+    keys = [hour_key(h) for h in hours if oldest <= h <= newest]
     if not keys:
         raise UsageError(f"no hour of {day} ended long enough ago to fetch yet",
                          hint=f"Amazon's numbers settle for SAFETY_LAG_MINUTES ({settings.safety_lag_minutes}) first")
@@ -113,7 +123,7 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
             with transaction(db) as conn:
                 conn.executemany(f"INSERT OR IGNORE INTO {LEDGER} (marketplace_id, hour_utc, status, updated_at) "
                                  f"VALUES (?, ?, 'MISSING', ?)", [(mp, k, iso(now)) for k in keys])
-                reopen(conn, mp, keys, now)
+                reopen(conn, mp, keys, now, sources=(HourStatus.APPLIED, HourStatus.FAILED, HourStatus.UNAVAILABLE))
 
     def progress() -> None:
         if on_progress:
@@ -133,10 +143,12 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
 def _day_changes(db: Database, mp: str, keys: list[str], before: dict[str, tuple[int, float, int]]
                  ) -> dict[str, Any]:
     after = _hour_totals(db, mp, keys)
-    states = dict(db.execute(f"SELECT hour_utc, status FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
-                             f"({','.join('?' * len(keys))})", [mp, *keys]).fetchall())
+    states = {k: (status, bool(flag)) for k, status, flag in db.execute(
+        f"SELECT hour_utc, status, inconclusive FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
+        f"({','.join('?' * len(keys))})", [mp, *keys])}
     empty = (0, 0.0, 0)
-    hours = [{"hour_utc": k, "status": states.get(k), "units_before": before.get(k, empty)[0],
+    hours = [{"hour_utc": k, "status": states.get(k, (None, False))[0],
+              "inconclusive": states.get(k, (None, False))[1], "units_before": before.get(k, empty)[0],
               "units_after": after.get(k, empty)[0], "revenue_before": before.get(k, empty)[1],
               "revenue_after": after.get(k, empty)[1], "changed": before.get(k) != after.get(k)} for k in keys]
     return {"marketplace_id": mp, "hours": hours}

@@ -147,3 +147,22 @@ class CooldownStarted(SpApiQuotaError):
     def __init__(self, operation: str, until: datetime):
         super().__init__(f"{operation}: another process hit the SP-API quota; cooling down until {iso(until)}",
                          status=429, code="QuotaExceeded")
+
+
+ACCESS_ERROR_KEY = "spapi_access_error"  # rtsales_state: a credentials or role refusal, kept until a run succeeds
+
+
+def remember_access_error(db: Database, text: str | None, now: datetime) -> None:
+    """Record why Amazon refused the last run (None: a run succeeded, forget it)."""
+    with transaction(db) as conn:
+        if text is None:
+            conn.execute("DELETE FROM rtsales_state WHERE key = ?", [ACCESS_ERROR_KEY])
+            return
+        conn.execute("INSERT INTO rtsales_state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                     "value = excluded.value", [ACCESS_ERROR_KEY, text, iso(now)])
+
+
+def access_error(db: Database) -> dict[str, str] | None:
+    """{"error", "since"} of the refusal that ended the last run, or None."""
+    row = db.conn.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?", [ACCESS_ERROR_KEY]).fetchone()
+    return {"error": row[0], "since": row[1]} if row else None

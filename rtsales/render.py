@@ -75,7 +75,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
 
 GRID_CELLS = {  # distinct characters, so the grid still reads without colour (pipes, cron mail)
     "APPLIED": ("█", "green"), "REQUESTED": ("▒", "blue"), "DOWNLOADED": ("▓", "cyan"),
-    "MISSING": ("·", "yellow"), "FAILED": ("x", "bold red"), None: (" ", "dim"),
+    "MISSING": ("·", "yellow"), "FAILED": ("x", "bold red"), "UNAVAILABLE": ("-", "dim"), None: (" ", "dim"),
 }
 
 
@@ -104,7 +104,11 @@ def _status_marketplace(m: dict[str, Any], now: str) -> None:
                  f"{cooldown['reason']} until {_hhmm(cooldown['until_utc'])}")
     rows = [("ledger", ledger), ("last applied hour", last),
             ("next claimable hour", m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
-            ("cooldown", cool_text), *(_audit_row(kind, a) for kind, a in m["audits"].items())]
+            ("cooldown", cool_text), ("window cap", _cap_text(m["window_cap"])),
+            *(_audit_row(kind, a) for kind, a in m["audits"].items())]
+    if m["inconclusive"]:
+        rows.append(("inconclusive", f"{m['inconclusive']} hour(s): the last re-fetch came back CANCELLED; "
+                                     "stored rows kept, the next audit asks again"))
     grid = Table(show_header=False, box=None, padding=(0, 2))
     for name, value in rows:
         grid.add_row(f"[dim]{name}[/]", text(value))
@@ -122,8 +126,15 @@ def _audit_row(kind: str, audit: dict[str, Any]) -> tuple[str, str]:
     if run is None:
         return f"{kind} audit", f"{state}; never ran"
     done = "finished" if run["finished_at"] else "in progress"
+    unsure = f", {run['hours_inconclusive']} inconclusive (CANCELLED, rows kept)" if run["hours_inconclusive"] else ""
     return f"{kind} audit", (f"{state}; last {run['started_at']} ({done}): {run['hours']} hours re-fetched, "
-                             f"{run['hours_changed']} changed")
+                             f"{run['hours_changed']} changed{unsure}")
+
+
+def _cap_text(cap: dict[str, Any] | None) -> str:
+    if cap is None:
+        return "none (full-size windows)"
+    return f"{cap['hours']} h, learned {cap['learned_at']} from a range error; a full-size window re-tests it after a day"
 
 
 def _grid(days: dict[str, list[str | None]]) -> None:
@@ -327,10 +338,14 @@ def _money(value: float | None) -> str:
 
 
 def audit_report(report: dict[str, Any]) -> None:
-    rows = [[m["marketplace_id"], m["hours"], m["hours_changed"], m["units_delta"], _money(m["revenue_delta"]),
-             "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
+    rows = [[m["marketplace_id"], m["hours"], m["hours_changed"], m["hours_inconclusive"], m["units_delta"],
+             _money(m["revenue_delta"]), "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
     table(f"{report['kind']} audit: {report['reports_created']} report(s) requested",
-          ["marketplace", "hours re-fetched", "hours changed", "units delta", "revenue delta", "state"], rows)
+          ["marketplace", "hours re-fetched", "hours changed", "inconclusive", "units delta", "revenue delta",
+           "state"], rows)
+    if any(m["hours_inconclusive"] for m in report["marketplaces"]):
+        info("Inconclusive: Amazon answered CANCELLED (no data, or asked too often); the stored rows were kept "
+             "and the next audit asks again.")
     if any(not m["finished_at"] for m in report["marketplaces"]):
         info("Windows still in progress are applied by the next `rtsales sync`; `rtsales status` shows the result.")
     _quota_note(report)
@@ -339,7 +354,8 @@ def audit_report(report: dict[str, Any]) -> None:
 def fill_day_report(report: dict[str, Any]) -> None:
     for m in report["marketplaces"]:
         rows = [[h["hour_utc"][11:16], h["status"], h["units_before"], h["units_after"],
-                 _money(h["revenue_before"]), _money(h["revenue_after"]), "yes" if h["changed"] else ""]
+                 _money(h["revenue_before"]), _money(h["revenue_after"]),
+                 "inconclusive: CANCELLED, rows kept" if h["inconclusive"] else ("yes" if h["changed"] else "")]
                 for h in m["hours"]]
         table(f"fill-day {report['day']} ({report['time_zone']}) {m['marketplace_id']}",
               ["UTC hour", "state", "units before", "units after", "revenue before", "revenue after", "changed"],

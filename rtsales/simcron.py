@@ -69,7 +69,7 @@ class SimulatedCron:
 
     def pending(self) -> int:
         return self.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger "
-                                    "WHERE status != 'APPLIED'").fetchone()[0]
+                                    "WHERE status NOT IN ('APPLIED', 'UNAVAILABLE')").fetchone()[0]
 
     def mismatches(self, marketplace_id: str, settled_before: datetime) -> list[str]:
         """Hours (APPLIED, final by `settled_before`) whose rows differ from the simulator's final truth."""

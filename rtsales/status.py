@@ -19,7 +19,7 @@ from rtsales import audits
 from rtsales.clock import HOUR, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.ledger import CLAIMABLE_SQL, ledger_counts, newest_wanted_hour
-from rtsales.quota import active_cooldown
+from rtsales.quota import access_error, active_cooldown
 
 STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this means cron is not running
 SILENT_AFTER = timedelta(hours=6)  # nothing applied for this long is worth a shout
@@ -89,9 +89,17 @@ def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days:
         "last_applied_age_minutes": _age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
         "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
         "lock": _lock(db, mp, now), "failed": _failed(db, mp), "audits": _audits(db, mp, settings),
-        "grid": _grid(db, mp, now, days),
+        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED' "
+                                 f"AND inconclusive = 1", [mp]),
+        "window_cap": _window_cap(db, mp), "grid": _grid(db, mp, now, days),
     }
     return info
+
+
+def _window_cap(db: Database, mp: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?", [f"max_window_hours:{mp}"]).fetchone()
+    return {"hours": int(row[0]), "learned_at": row[1]} if row else None
+
 
 
 def _age_minutes(hour: str | None, now: datetime, plus: timedelta = timedelta(0)) -> int | None:
@@ -110,6 +118,9 @@ def _cooldown(info: dict[str, Any], quota_until: str | None) -> dict[str, Any]:
 def diagnose(info: dict[str, Any], now: datetime, safety_lag: timedelta) -> tuple[bool, str]:
     """The troubleshooting checklist, first match wins: (ok, one line)."""
     lock, cooldown = info["lock"], info["cooldown"]
+    if info.get("access_error"):
+        refused = info["access_error"]
+        return False, f"the last run was refused (since {_hhmm(refused['since'])}): {refused['error']}"
     if lock and not lock["stale"]:
         return True, f"a sync is working on it ({lock['owner']}, lock until {_hhmm(lock['expires_at'])})"
     if lock:
@@ -149,12 +160,14 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
                    days: int = 7) -> dict[str, Any]:
     quota = active_cooldown(db, "spapi", now)
     quota_until = iso(quota.until) if quota else None
+    refused = access_error(db)
     lag = timedelta(minutes=settings.safety_lag_minutes)
     chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
     marketplaces = []
     for mp in chosen:
         info = _marketplace(db, settings, mp, now, days)
         info["cooldown"] = _cooldown(info, quota_until)
+        info["access_error"] = refused
         info["ok"], info["diagnosis"] = diagnose(info, now, lag)
         marketplaces.append(info)
     warnings = [w for w in [env_file_warning(settings.env_file)] if w]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
@@ -43,13 +45,17 @@ class Tally:
     rows_written: int = 0
     hours_failed: int = 0
     hours_changed: int = 0
+    hours_inconclusive: int = 0  # a CANCELLED re-fetch kept the rows these hours had
+    hours_unavailable: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 class WindowWorker:
-    def __init__(self, db: Database, client: SpApiClient, clock: Clock, learned_caps: dict[str, int]):
+    def __init__(self, db: Database, client: SpApiClient, clock: Clock, learned_caps: dict[str, int],
+                 settle: timedelta):
         self.db, self.client, self.clock = db, client, clock
         self.learned_caps = learned_caps
+        self.settle = settle  # an answer fetched this long after an hour's end is final
 
     # -- create ---------------------------------------------------------------------------
 
@@ -79,11 +85,27 @@ class WindowWorker:
             transition(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now())
 
     def _create_failed(self, window: Window, exc: SpApiError, tally: Tally) -> None:
-        too_large = exc.status == 400 and window.hours > 1
-        if too_large:  # remember what works: never ask for this size again
+        refusal = classify_refusal(exc.message) if exc.status == 400 else Refusal.OTHER
+        if refusal is Refusal.TOO_LONG and window.hours > 1:  # a hypothesis, re-probed a day later
             self.learned_caps[window.marketplace_id] = max(1, window.hours // 2)
-        self.fail(window, S.REQUESTED, exc.message, tally, split=too_large, immediate=too_large,
-                  count_attempt=True)
+            self.fail(window, S.REQUESTED, exc.message, tally, split=True, immediate=True, count_attempt=True)
+        elif refusal is Refusal.TOO_OLD:
+            self.too_old(window, S.REQUESTED, exc.message, tally)
+        else:  # a generic 400, a clock ahead of Amazon's, any other refusal: no cap is learned from it
+            self.fail(window, S.REQUESTED, exc.message, tally, count_attempt=True)
+
+    def too_old(self, window: Window, status: HourStatus, error: str, tally: Tally) -> None:
+        """Amazon refused the window for its age: halve it until the hours it refuses are alone,
+        and those become UNAVAILABLE (terminal) instead of FAILED rows retried forever."""
+        if window.hours > 1:
+            self.fail(window, status, error, tally, split=True, immediate=True, count_attempt=True)
+            return
+        with transaction(self.db) as conn:
+            transition(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, self.clock.now(),
+                       last_error=redact(error)[:500], next_retry_utc=None)
+        log.warning("%s %s: Amazon no longer serves this hour: %s", window.marketplace_id,
+                    iso(window.start), error)
+        tally.hours_unavailable += 1
 
     # -- poll / download / apply ----------------------------------------------------------------
 
@@ -107,8 +129,11 @@ class WindowWorker:
             self._apply(window, report_id, None, S.REQUESTED, tally)
         elif info.status == "FATAL":
             detail = self._error_document(info.document_id)
-            self.fail(window, S.REQUESTED, f"report {report_id} FATAL{': ' + detail if detail else ''}",
-                      tally, split=True)
+            error = f"report {report_id} FATAL{': ' + detail if detail else ''}"
+            if classify_refusal(detail) is Refusal.TOO_OLD:
+                self.too_old(window, S.REQUESTED, error, tally)
+            else:
+                self.fail(window, S.REQUESTED, error, tally, split=True)
         elif self._stuck(window):
             self.fail(window, S.REQUESTED, f"report {report_id} still {info.status} after "
                       f"{STUCK_AFTER}", tally)
@@ -137,8 +162,9 @@ class WindowWorker:
 
     def _apply(self, window: Window, report_id: str, document: SalesStream | None, expected: HourStatus,
                tally: Tally) -> None:
-        result = apply_window(self.db, window, report_id, document, expected, self.clock.now())
+        result = apply_window(self.db, window, report_id, document, expected, self.clock.now(), self.settle)
         tally.hours_applied += result.hours
+        tally.hours_inconclusive += result.hours_inconclusive
         tally.rows_written += result.rows_written
         tally.hours_changed += result.hours_changed
 
@@ -196,6 +222,30 @@ class WindowWorker:
         log.warning("%s %s..%s FAILED: %s", window.marketplace_id, iso(window.start), iso(window.end), error)
         tally.hours_failed += window.hours
         tally.errors.append(error[:200])
+
+
+class Refusal(Enum):
+    TOO_LONG = "too_long"  # the window spans more hours than Amazon allows
+    TOO_OLD = "too_old"  # the window starts earlier than Amazon serves
+    FUTURE = "future"  # the window ends after Amazon's "now": our clock runs ahead
+    OTHER = "other"
+
+
+_REFUSALS = (  # first match wins; Amazon's wording is undocumented, so match its gist
+    (Refusal.FUTURE, re.compile(r"in the future|not yet available|later than the current", re.I)),
+    (Refusal.TOO_OLD, re.compile(r"out of range|too old|older than|before the time of the request|"
+                                 r"too far in the past|retention", re.I)),
+    (Refusal.TOO_LONG, re.compile(r"date range.*(exceed|too long|too large|maximum)|"
+                                  r"(exceed|too long|too large).*(date range|hours|days)", re.I)),
+)
+
+
+def classify_refusal(message: str) -> Refusal:
+    """What an error message says is wrong with a window, if anything in it is about the dates."""
+    for refusal, pattern in _REFUSALS:
+        if pattern.search(message or ""):
+            return refusal
+    return Refusal.OTHER
 
 
 def _gzip(body: bytes) -> bytes:

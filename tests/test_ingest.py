@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from datetime import datetime, timedelta
+
 from rtsales.clock import HOUR, iso
 from rtsales.errors import ReportParseError
 from rtsales.ingest import apply_window, stash_document
@@ -26,13 +28,14 @@ START = at("2026-03-10T00:00:00Z")
 NOW = at("2026-03-11T12:07:00Z")
 WINDOW = Window(MP, START, 3)
 S = HourStatus
+SETTLE = timedelta(hours=3)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = open_db(tmp_path / "i.db")
     with transaction(database) as conn:
-        seed(conn, MP, NOW, NOW - START, at("2026-03-11T12:07:00Z") - NOW)
+        seed(conn, MP, NOW, START, at("2026-03-11T12:07:00Z") - NOW)
     return database
 
 
@@ -59,7 +62,7 @@ def _apply(db: Database, rows: list[dict[str, Any]], report_id: str = "R1", wind
     body = _gz(rows)
     _downloaded(db, report_id, body, window)
     stream = read_sales_document(body, MP, window.start, window.end)
-    return apply_window(db, window, report_id, stream, S.DOWNLOADED, NOW)
+    return apply_window(db, window, report_id, stream, S.DOWNLOADED, NOW, SETTLE)
 
 
 def _stored(db: Database) -> list[tuple[Any, ...]]:
@@ -95,7 +98,7 @@ def test_a_bad_stream_rolls_back_every_row(db: Database, monkeypatch: pytest.Mon
     stream = read_sales_document(body, MP, WINDOW.start, WINDOW.end)
     with pytest.raises(ReportParseError, match={"duplicate": "duplicate row", "bad_last_row": "orderedRevenue",
                                                 "truncated": "truncated"}[problem]):
-        apply_window(db, WINDOW, "R2", stream, S.DOWNLOADED, NOW)
+        apply_window(db, WINDOW, "R2", stream, S.DOWNLOADED, NOW, SETTLE)
     assert _stored(db) == before  # still the rows of R1
     assert _statuses(db) == {"DOWNLOADED"}
 
@@ -118,11 +121,42 @@ def test_changed_hours_are_counted_whatever_the_row_order(db: Database) -> None:
     assert _apply(db, swapped, "R4").hours_changed == 1
 
 
-def test_cancelled_window_removes_the_hours_rows(db: Database) -> None:
+def _cancelled(db: Database, report_id: str, at_time: datetime = NOW) -> Any:
+    """A CANCELLED answer to a fetch of WINDOW requested at `at_time` (REQUESTED -> APPLIED, no document)."""
+    with transaction(db) as conn:
+        reopen(conn, MP, WINDOW.keys(), at_time)
+        claim(conn, WINDOW, at_time)
+        attach_report(conn, WINDOW, report_id, at_time)
+    return apply_window(db, WINDOW, report_id, None, S.REQUESTED, at_time, SETTLE)
+
+
+def _grades(db: Database) -> list[tuple[str, str, int]]:
+    return db.conn.execute("SELECT status, data_state, inconclusive FROM vendor_rt_sales_hour_ledger "
+                           "WHERE marketplace_id = ? AND hour_utc >= ? AND hour_utc < ? ORDER BY hour_utc",
+                           [MP, iso(WINDOW.start), iso(WINDOW.end)]).fetchall()
+
+
+def test_cancelled_refetch_keeps_every_stored_row_and_marks_it_inconclusive(db: Database) -> None:
     _apply(db, _rows(), "R1")
-    _downloaded(db, "R2", b"")
-    result = apply_window(db, WINDOW, "R2", None, S.DOWNLOADED, NOW)
-    assert (result.rows_written, result.hours_changed) == (0, 3) and _stored(db) == []
+    stored = _stored(db)
+    result = _cancelled(db, "R2")
+    assert _stored(db) == stored and len(stored) == 120  # nothing deleted, nothing replaced
+    assert (result.rows_written, result.hours_changed, result.hours_inconclusive) == (0, 0, 3)
+    assert _grades(db) == [("APPLIED", "final", 1)] * 3
+    _apply(db, _rows(), "R3")  # a real answer later clears the mark
+    assert _grades(db) == [("APPLIED", "final", 0)] * 3
+
+
+def test_first_empty_answer_is_provisional_until_a_settled_fetch_confirms_it(db: Database) -> None:
+    _cancelled(db, "R1", WINDOW.end)  # asked right after the hours ended: provisional
+    assert _grades(db) == [("APPLIED", "provisional", 0)] * 3
+    _cancelled(db, "R2", NOW)  # asked again after they settled: the empty answer is confirmed
+    assert _grades(db) == [("APPLIED", "final", 0)] * 3 and _stored(db) == []
+
+
+def test_an_empty_first_answer_after_settling_is_still_only_provisional(db: Database) -> None:
+    _cancelled(db, "R1", NOW)  # a gap fill of old hours: one CANCELLED may be a throttling cancel
+    assert _grades(db) == [("APPLIED", "provisional", 0)] * 3
 
 
 def test_values_swapped_between_rows_change_the_hour_whatever_the_hash_seed(db: Database) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from rtsales.clock import HOUR, hour_key
+from rtsales.clock import HOUR, floor_hour, hour_key
 from rtsales.ledger import (HourStatus, LedgerConflict, Window, attach_report, claim, claimable, coalesce,
                             ledger_counts, newest_wanted_hour, reopen, seed, transition)
 from rtsales.store import open_db, transaction
@@ -30,7 +30,7 @@ def _status(db: Database, key: str) -> str:
 
 def _seed(db: Database, days: int = 1) -> int:
     with transaction(db) as conn:
-        return seed(conn, MP, NOW, timedelta(days=days), timedelta(minutes=90))
+        return seed(conn, MP, NOW, floor_hour(NOW - timedelta(days=days)), timedelta(minutes=90))
 
 
 def test_newest_wanted_hour_respects_safety_lag() -> None:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rtsales.cli import app
-from rtsales.clock import iso
+from rtsales.clock import floor_hour, iso
 from rtsales.ledger import seed
 from rtsales.quota import start_cooldown
 from rtsales.store import open_db, transaction
@@ -31,7 +31,7 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RTSALES_NOW", iso(NOW))
     db = open_db(path)
     with transaction(db) as conn:
-        seed(conn, MP, NOW, timedelta(days=2), timedelta(minutes=90))
+        seed(conn, MP, NOW, floor_hour(NOW - timedelta(days=2)), timedelta(minutes=90))
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED'")
     return path
 
@@ -50,7 +50,7 @@ def test_json_keys_and_syncing_normally(db_path: Path) -> None:
     assert code == 0 and report["ok"] is True
     m = report["marketplaces"][0]
     assert KEYS <= set(m)
-    assert set(m["ledger"]) == {"MISSING", "REQUESTED", "DOWNLOADED", "APPLIED", "FAILED"}
+    assert set(m["ledger"]) == {"MISSING", "REQUESTED", "DOWNLOADED", "APPLIED", "FAILED", "UNAVAILABLE"}
     assert m["ledger"]["APPLIED"] == 46 and m["last_applied_hour"] == "2026-03-10T09:00:00Z"
     assert m["cooldown"] == {"reason": "none", "until_utc": None} and m["lock"] is None
     assert set(m["audits"]) == {"daily", "weekly"} and m["audits"]["daily"]["enabled"] is True

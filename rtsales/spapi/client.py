@@ -18,7 +18,7 @@ import httpx
 
 from rtsales.clock import Clock, iso
 from rtsales.config import Settings, is_http_loopback
-from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
+from rtsales.errors import AccessDeniedError, DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
 from rtsales.redaction import clip
 from rtsales.spapi.auth import LwaAuth
@@ -107,6 +107,8 @@ class SpApiClient:
         if response.status_code == 403 and _token_expired(response):
             self._auth.invalidate()
             response = self._retry(op, lambda: self._send(op, method, path, **kwargs))
+            if response.status_code == 403:  # a fresh token changed nothing: no call of this kind will succeed
+                raise _access_denied(op, response)
         if response.status_code >= 400:
             raise _api_error(op, response)
         try:
@@ -207,6 +209,15 @@ def _api_error(op: str, response: httpx.Response) -> SpApiError:
     code, message = str(first.get("code", "Unknown")), str(first.get("message", ""))
     return SpApiError(clip(f"{op}: HTTP {response.status_code} {code}: {message}", 300),
                       status=response.status_code, code=code)
+
+
+def _access_denied(op: str, response: httpx.Response) -> AccessDeniedError:
+    detail = _api_error(op, response).message
+    return AccessDeniedError(
+        f"SP-API refused access with a fresh access token: {detail}",
+        hint="give the app the Brand Analytics role (Developer Central, Edit App), then have the vendor "
+             "re-authorise it and put the new refresh token in LWA_REFRESH_TOKEN",
+        status=403, code="Unauthorized")
 
 
 def _field(data: dict[str, Any], name: str, op: str) -> str:

@@ -151,7 +151,52 @@ def _m004_keepa(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID""")
 
 
-MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa]
+_LEDGER_V5 = """
+    CREATE TABLE vendor_rt_sales_hour_ledger (
+        marketplace_id TEXT NOT NULL,
+        hour_utc       TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN
+                           ('MISSING','REQUESTED','DOWNLOADED','APPLIED','FAILED','UNAVAILABLE')),
+        report_id      TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        last_error     TEXT,
+        next_retry_utc TEXT,
+        updated_at     TEXT NOT NULL,
+        window_cap     INTEGER,
+        audit_run_id   INTEGER,
+        data_state     TEXT NOT NULL DEFAULT 'none' CHECK (data_state IN ('none','provisional','final')),
+        inconclusive   INTEGER NOT NULL DEFAULT 0,
+        requested_at   TEXT,
+        PRIMARY KEY (marketplace_id, hour_utc)
+    ) WITHOUT ROWID"""
+
+
+def _m005_amazon_answers(conn: sqlite3.Connection) -> None:
+    # UNAVAILABLE: older than Amazon serves, never retried. data_state: what the hour's rows
+    # are worth (provisional until a fetch made after the hour settled). inconclusive: the
+    # last re-fetch came back CANCELLED and the stored rows were kept. requested_at: when the
+    # current report was created (decides whether its answer is final).
+    # SQLite cannot alter a CHECK constraint: rebuild the table, keeping every row.
+    conn.execute("ALTER TABLE vendor_rt_sales_hour_ledger RENAME TO ledger_v4")
+    conn.execute(_LEDGER_V5)
+    conn.execute("""
+        INSERT INTO vendor_rt_sales_hour_ledger (marketplace_id, hour_utc, status, report_id, attempts,
+            last_error, next_retry_utc, updated_at, window_cap, audit_run_id, data_state)
+        SELECT l.marketplace_id, l.hour_utc, l.status, l.report_id, l.attempts, l.last_error,
+            l.next_retry_utc, l.updated_at, l.window_cap, l.audit_run_id,
+            CASE WHEN l.status = 'APPLIED' OR EXISTS (SELECT 1 FROM vendor_realtime_sales s
+                      WHERE s.marketplace_id = l.marketplace_id AND s.hour_utc = l.hour_utc)
+                 THEN 'provisional' ELSE 'none' END
+        FROM ledger_v4 l""")
+    conn.execute("DROP TABLE ledger_v4")
+    conn.execute("CREATE INDEX ix_ledger_status ON vendor_rt_sales_hour_ledger "
+                 "(marketplace_id, status, hour_utc)")
+    conn.execute("CREATE INDEX ix_ledger_report ON vendor_rt_sales_hour_ledger (report_id) "
+                 "WHERE report_id IS NOT NULL")
+    conn.execute("ALTER TABLE vendor_rt_sales_audit_runs ADD COLUMN hours_inconclusive INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

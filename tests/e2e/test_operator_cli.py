@@ -156,7 +156,7 @@ def test_audit_daily_refetches_and_reports_changes(world: World) -> None:
 
 def test_audit_weekly_covers_seven_days(world: World) -> None:
     code, out, _ = world.run("audit", "weekly", "--json")
-    assert code == 0 and json.loads(out)["marketplaces"][0]["hours"] == 166
+    assert code == 0 and json.loads(out)["marketplaces"][0]["hours"] == 165
     assert json.loads(out)["reports_created"] == 7
 
 

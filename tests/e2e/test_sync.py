@@ -21,7 +21,7 @@ def test_seven_day_gap_two_marketplaces_minimum_reports_no_429(cron: Callable[..
     c.cycle()
     c.cycle()
     hours = _ledger(c, US)["APPLIED"]
-    assert hours == 166 and _ledger(c, CA) == {"APPLIED": 166}
+    assert hours == 165 and _ledger(c, CA) == {"APPLIED": 165}
     assert c.sim.log.count("createReport") == 2 * math.ceil(hours / 24)
     assert c.sim.log.count(status=429) == 0
     assert c.mismatches(US, START - timedelta(hours=4)) == []
@@ -34,7 +34,7 @@ def test_more_windows_than_burst_spread_over_runs_without_429(cron: Callable[...
     assert c.sim.log.count("createReport") == 15 and "createReport" in first.out_of_tokens
     assert c.clock.slept == []  # a frozen clock never waits for a refill
     c.settle(20)
-    newer = sum(sum(_ledger(c, mp).values()) - 166 for mp in (US, CA, "A1AM78C64UM0Y8"))
+    newer = sum(sum(_ledger(c, mp).values()) - 165 for mp in (US, CA, "A1AM78C64UM0Y8"))
     assert c.sim.log.count("createReport", 202) == 21 + newer  # each later hour: one report of its own
     assert c.sim.log.count(status=429) == 0
     assert c.pending() == 0
@@ -58,7 +58,7 @@ def test_cancelled_window_is_applied_as_zero_rows(cron: Callable[..., SimulatedC
     c = cron((US,), simulator=Simulator(seed=3, quiet_windows=[quiet]))
     c.cycle()
     c.cycle()
-    assert _ledger(c) == {"APPLIED": 166}
+    assert _ledger(c) == {"APPLIED": 165}
     assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0] == 0
     assert c.sim.log.count("getReportDocument") == 0
 
@@ -71,7 +71,7 @@ def test_fatal_window_is_split_and_retried_later(cron: Callable[..., SimulatedCr
     failed = c.db.conn.execute("SELECT DISTINCT window_cap, last_error FROM vendor_rt_sales_hour_ledger "
                                "WHERE status = 'FAILED'").fetchall()
     assert failed and all("FATAL" in error for _, error in failed)
-    assert {cap for cap, _ in failed} <= {12, 11}  # halves of 24- and 22-hour windows
+    assert {cap for cap, _ in failed} <= {12, 10}  # halves of 24- and 21-hour windows
     creates = c.sim.log.count("createReport")
     c.settle(40)
     assert c.pending() == 0

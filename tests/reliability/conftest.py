@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rtsales.cli import app
-from rtsales.clock import iso
+from rtsales.clock import floor_hour, iso
 from rtsales.ledger import seed
 from rtsales.store import open_db, transaction
 from tests.conftest import CREDS, T0
@@ -77,7 +77,7 @@ def populate(path: Path) -> Path:
     """A database a vendor could have: two days of ledger, sales rows, a FAILED hour, state."""
     db = open_db(path)
     with transaction(db) as conn:
-        seed(conn, MP, T0, timedelta(days=2), timedelta(minutes=90))
+        seed(conn, MP, T0, floor_hour(T0 - timedelta(days=2)), timedelta(minutes=90))
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', report_id = 'r1'")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'report r2 FATAL', "
                      "next_retry_utc = ? WHERE hour_utc = '2026-03-10T09:00:00Z'", [iso(T0 + timedelta(hours=1))])
