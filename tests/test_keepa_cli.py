@@ -155,3 +155,21 @@ def test_waits_off_a_terminal_print_one_line_each(capsys: pytest.CaptureFixture[
             on_wait("Keepa tokens (55 needed)", done, 90.0)
         on_wait("Keepa cooldown", 0.0, 2.0)  # too short to mention
     assert capsys.readouterr().err == "waiting 1m 30s for Keepa tokens (55 needed)\n"
+
+
+def test_brazil_is_keepa_domain_12_and_takes_the_brazilian_sales_asins(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    db = open_db(db_path)
+    db["vendor_realtime_sales"].insert_all([  # type: ignore[union-attr]
+        {"marketplace_id": mp, "asin": a, "hour_utc": "2026-03-10T10:00:00Z", "ordered_units": 1,
+         "ordered_revenue": 9.5, "currency_code": "BRL", "updated_at": NOW}
+        for mp, a in (("A2Q3Y263D00KWC", asin(7)), ("ATVPDKIKX0DER", asin(8)))])
+    db.conn.close()
+    fake = FakeKeepa(FrozenClock(T0), balance=300).install(httpx_mock)
+    by_code = invoke(db_path, "products", "--domain", "BR", "--from-sales", "--json")
+    by_number = invoke(db_path, "products", "--domain", "12", asin(9), "--json")
+    assert by_code.exit_code == by_number.exit_code == 0, by_code.output  # type: ignore[attr-defined]
+    assert json.loads(by_code.stdout)["domain_id"] == 12  # type: ignore[attr-defined]
+    products = [r for r in httpx_mock.get_requests() if r.url.path.endswith("/product")]
+    assert [(r.url.params["domain"], r.url.params["asin"]) for r in products] == [("12", asin(7)), ("12", asin(9))]
+    assert fake.calls("product")
+
