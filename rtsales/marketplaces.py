@@ -22,15 +22,19 @@ REGION_ENDPOINTS = {
     "FE": "https://sellingpartnerapi-fe.amazon.com",
 }
 
+# Amazon's "Marketplace IDs" page (developer-docs.amazon.com/sp-api/docs/marketplace-ids), in its order;
+# tests/data/amazon_marketplace_ids.tsv keeps the copy the tests compare against. The page gives no
+# currencies: each is the country's own (the one Amazon sells in there).
 _TABLE = [
     ("A2EUQ1WTGCTBG2", "CA", "NA", "CAD"),
     ("ATVPDKIKX0DER", "US", "NA", "USD"),
     ("A1AM78C64UM0Y8", "MX", "NA", "MXN"),
     ("A2Q3Y263D00KWC", "BR", "NA", "BRL"),
+    ("A28R8C7NBKEWEA", "IE", "EU", "EUR"),
     ("A1RKKUPIHCS9HS", "ES", "EU", "EUR"),
     ("A1F83G8C2ARO7P", "UK", "EU", "GBP"),
     ("A13V1IB3VIYZZH", "FR", "EU", "EUR"),
-    ("AMEN7PMS2NHF", "BE", "EU", "EUR"),
+    ("AMEN7PMS3EDWL", "BE", "EU", "EUR"),
     ("A1805IZSGTT6HS", "NL", "EU", "EUR"),
     ("A1PA6795UKMFR9", "DE", "EU", "EUR"),
     ("APJ6JRA9NG5V4", "IT", "EU", "EUR"),

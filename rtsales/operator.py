@@ -77,8 +77,10 @@ def day_hours(day_text: str, zone: str, now: datetime, max_age_days: int) -> tup
         raise UsageError(f"not a date: {day_text!r}", hint="use YYYY-MM-DD, e.g. 2026-03-09") from None
     try:
         tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {zone!r}", hint="use an IANA name such as Europe/Berlin or UTC") from None
+    # OSError: ZoneInfo opens the name as a file path ("Europe" is a directory, a long name too long)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = zone if len(zone) <= 60 else f"{zone[:57]}..."
+        raise UsageError(f"unknown time zone {shown!r}", hint="use an IANA name such as Europe/Berlin or UTC") from None
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     end = start + timedelta(days=1)
     if start.astimezone(now.tzinfo) > now:

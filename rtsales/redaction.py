@@ -3,11 +3,17 @@
 Settings registers each secret value when it is loaded; the error boundary, the
 log handler and the renderer pass dynamic text through `redact()`. A secret is
 also wrapped in `Secret`, whose repr never shows the value.
+
+A secret is masked in every form it travels in, since an API quoting a request
+back quotes it as sent: plain, URL-encoded (a form body, a query string) and
+JSON-escaped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import quote, quote_plus
 
 _MASK = "***"
 _registered: set[str] = set()
@@ -37,10 +43,15 @@ class Secret:
         return hash(self._value)
 
 
+def forms(value: str) -> set[str]:
+    """The value as written into text: plain, URL-encoded (path and form style), JSON-escaped."""
+    return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+
+
 def register(value: str) -> None:
     # Very short values would mask innocent text; real secrets are long.
     if value and len(value) >= 6:
-        _registered.add(value)
+        _registered.update(forms(value))
 
 
 def redact(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -155,3 +156,63 @@ def test_waits_off_a_terminal_print_one_line_each(capsys: pytest.CaptureFixture[
             on_wait("Keepa tokens (55 needed)", done, 90.0)
         on_wait("Keepa cooldown", 0.0, 2.0)  # too short to mention
     assert capsys.readouterr().err == "waiting 1m 30s for Keepa tokens (55 needed)\n"
+
+
+def test_brazil_is_keepa_domain_12_and_takes_the_brazilian_sales_asins(db_path: Path, httpx_mock: HTTPXMock) -> None:
+    db = open_db(db_path)
+    db["vendor_realtime_sales"].insert_all([  # type: ignore[union-attr]
+        {"marketplace_id": mp, "asin": a, "hour_utc": "2026-03-10T10:00:00Z", "ordered_units": 1,
+         "ordered_revenue": 9.5, "currency_code": "BRL", "updated_at": NOW}
+        for mp, a in (("A2Q3Y263D00KWC", asin(7)), ("ATVPDKIKX0DER", asin(8)))])
+    db.conn.close()
+    FakeKeepa(FrozenClock(T0), balance=300).install(httpx_mock)
+    by_code = invoke(db_path, "products", "--domain", "BR", "--from-sales", "--json")
+    by_number = invoke(db_path, "products", "--domain", "12", asin(9), "--json")
+    assert by_code.exit_code == by_number.exit_code == 0, by_code.output  # type: ignore[attr-defined]
+    assert json.loads(by_code.stdout)["domain_id"] == 12  # type: ignore[attr-defined]
+    products = [r for r in httpx_mock.get_requests() if r.url.path.endswith("/product")]
+    assert [(r.url.params["domain"], r.url.params["asin"]) for r in products] == [("12", asin(7)), ("12", asin(9))]
+
+
+TOKEN_429 = {"tokensLeft": -40, "refillIn": 20_000, "refillRate": 20, "tokenFlowReduction": 0.0,
+             "tokensConsumed": 0, "error": {"type": "NOT_ENOUGH_TOKEN"}}
+
+
+def _cooldowns(path: Path) -> list[tuple[str, str, str]]:
+    db = open_db(path)
+    try:
+        return db.conn.execute("SELECT api, reason, until_utc FROM api_cooldowns").fetchall()
+    finally:
+        db.conn.close()
+
+
+@pytest.mark.parametrize("args", [["balance"], ["products", "B000000001"]])
+def test_429_on_the_free_token_call_is_a_persisted_cooldown_and_exit_75(
+        db_path: Path, httpx_mock: HTTPXMock, args: list[str]) -> None:
+    # balance: a stale status makes it ask /token; products: a new database does (to learn the plan)
+    if args[0] == "balance":
+        seed_status(db_path, 40, age=timedelta(minutes=5))
+    httpx_mock.add_response(url=re.compile(re.escape(BASE) + r"/token\?.*"), status_code=429, json=TOKEN_429)
+    result = invoke(db_path, *args)
+    assert result.exit_code == 75, result.output  # type: ignore[attr-defined]
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output  # type: ignore[attr-defined]
+    assert "cooling down" in result.stderr and "until 2026-03-10T12:09:20Z" in result.stderr  # type: ignore[attr-defined]
+    # 40 tokens short at 20 a minute: two refills, the first 20 s away
+    assert _cooldowns(db_path) == [("keepa", "NOT_ENOUGH_TOKEN", "2026-03-10T12:09:20Z")]
+    assert [r.url.path for r in httpx_mock.get_requests()] == ["/token"]
+
+
+def test_after_a_token_429_the_next_runs_honour_the_cooldown_without_calling(
+        db_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_status(db_path, 40, age=timedelta(minutes=5))
+    httpx_mock.add_response(url=re.compile(re.escape(BASE) + r"/token\?.*"), status_code=429, json=TOKEN_429)
+    assert invoke(db_path, "balance").exit_code == 75  # type: ignore[attr-defined]
+    monkeypatch.setenv("RTSALES_NOW", "2026-03-10T12:08:30Z")  # the stored status is stale, the cooldown not over
+    balance = invoke(db_path, "balance", "--json")
+    products = invoke(db_path, "products", asin(1))
+    assert balance.exit_code == 0, balance.output  # type: ignore[attr-defined]
+    report = json.loads(balance.stdout)  # type: ignore[attr-defined]
+    assert report["cooldown_until"] == "2026-03-10T12:09:20Z" and report["can_run_now"] is False
+    assert report["source"].startswith("projection")
+    assert products.exit_code == 75 and "until 2026-03-10T12:09:20Z" in products.stderr  # type: ignore[attr-defined]
+    assert len(httpx_mock.get_requests()) == 1

@@ -34,7 +34,7 @@ def products(
     from_sales: Annotated[bool, typer.Option(
         "--from-sales", help="Also every ASIN in vendor_realtime_sales for the domain's marketplace.")] = False,
     domain: Annotated[str, typer.Option(
-        "--domain", help="Keepa domain: US, UK, DE, FR, JP, CA, IT, ES, IN, MX.")] = "US",
+        "--domain", help="Keepa domain: US, UK, DE, FR, JP, CA, IT, ES, IN, MX, BR.")] = "US",
     no_wait: Annotated[bool, typer.Option(
         "--no-wait", help="Fail (exit 75) instead of waiting for tokens.")] = False,
     buffer: Annotated[int, typer.Option(

@@ -2,7 +2,7 @@
 
 A status younger than 60 s is projected and no call is made. An older one is
 refreshed through the free /token endpoint under the `keepa` lease; if another
-process holds the lease, the projection is shown instead of waiting for it.
+process holds the lease, or a Keepa cooldown is on, the projection is shown instead.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def _current_status(db: Database, settings: Settings, clock: Clock,
     cached = token_status.load(db)
     if cached is not None and cached.is_fresh(clock.now()):
         return cached, "cache"
+    if cached is not None and active_cooldown(db, API, clock.now()) is not None:
+        return cached, "projection (keepa cooldown)"  # not even the free /token call during a cooldown
     try:
         return _refreshed(db, settings, clock, transport), "keepa"
     except LockBusyError:

@@ -82,7 +82,8 @@ class TokenBudget:
         elif until <= now:  # Keepa disagrees with its own balance: give it one refill
             until = next_refill(status, now)
         set_cooldown_until(self._db, API, until, now, reason="NOT_ENOUGH_TOKEN")
-        log.warning("Keepa NOT_ENOUGH_TOKEN (balance %s); cooling down until %s", status.tokens_left, iso(until))
+        # info, not warning: the wait line or the cooldown error that follows already says it (-v shows this)
+        log.info("Keepa NOT_ENOUGH_TOKEN (balance %s); cooling down until %s", status.tokens_left, iso(until))
         return until
 
     def clear_to_send(self, endpoint: str, cost: int) -> Decision:

@@ -3,18 +3,20 @@
 The key travels in the query string, so nothing here ever puts a URL or an
 httpx exception into a message: failures are described by endpoint, status and
 exception class only. 5xx and timeouts are retried a bounded number of times;
-429 NOT_ENOUGH_TOKEN records a cooldown and goes back through the budget.
+429 NOT_ENOUGH_TOKEN records a cooldown and goes back through the budget (on the
+free /token call it records the cooldown and raises it).
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 import httpx
 
 from rtsales.clock import Clock
 from rtsales.config import Settings
-from rtsales.errors import ExitCode, KeepaError
+from rtsales.errors import ExitCode, KeepaCooldownError, KeepaError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
 from rtsales.keepa.budget import TokenBudget, cooldown_error
 from rtsales.keepa.status import TokenStatus, from_body
@@ -49,13 +51,19 @@ class KeepaClient:
         self._http.close()
 
     def token_status(self) -> TokenStatus:
-        """The free /token call. Keepa asks not to poll it: callers use it only on a stale cache."""
-        return self._status_of(self._get("token", {}))
+        """The free /token call. Keepa asks not to poll it: callers use it only on a stale cache.
+        A 429 here is recorded like any other (status and cooldown) and raised as KeepaCooldownError."""
+        try:
+            return self._status_of(self._get("token", {}))
+        except _NotEnoughTokens as refused:
+            until = self.budget.record_not_enough(refused.status)
+            raise cooldown_error(until, "Keepa answered 429 to the free /token call") from None
 
     def call(self, endpoint: str, params: dict[str, Any], cost: int) -> dict[str, Any]:
         """Send one request of estimated `cost` once the budget clears it; return Keepa's JSON body."""
-        if self.budget.status() is None:
-            self.token_status()  # first use on this database: learn the plan once, for free
+        if self.budget.status() is None:  # first use on this database: learn the plan once, for free
+            with suppress(KeepaCooldownError):  # recorded: the budget below waits it out or refuses
+                self.token_status()
         for attempt in range(1, NOT_ENOUGH_TOKEN_TRIES + 1):
             self.budget.clear_to_send(endpoint, cost)
             try:

@@ -41,7 +41,7 @@ DOMAINS = {d.code: d for d in (
     KeepaDomain("US", 1, "US"), KeepaDomain("UK", 2, "UK"), KeepaDomain("DE", 3, "DE"),
     KeepaDomain("FR", 4, "FR"), KeepaDomain("JP", 5, "JP"), KeepaDomain("CA", 6, "CA"),
     KeepaDomain("IT", 8, "IT"), KeepaDomain("ES", 9, "ES"), KeepaDomain("IN", 10, "IN"),
-    KeepaDomain("MX", 11, "MX"),
+    KeepaDomain("MX", 11, "MX"), KeepaDomain("BR", 12, "BR"),
 )}
 _ALIASES = {"GB": "UK", **{str(d.domain_id): d.code for d in DOMAINS.values()}}
 

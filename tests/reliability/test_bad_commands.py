@@ -2,7 +2,7 @@
 unchanged (or, for a database that did not exist yet, still not there).
 
 Already proven elsewhere, not repeated here: fill-day's refusals leave that day's
-ledger states alone and refuse an unknown --tz (tests/e2e/test_operator_cli.py::
+ledger states alone (tests/e2e/test_operator_cli.py::
 test_fill_day_refuses_bad_input_with_exit_2); status refuses --days 0 and 1000
 (tests/test_status_cli.py::test_refusals); sales refuses --by week and --json with --csv
 (tests/e2e/test_operator_cli.py::test_sales_by_asin_hour_csv_and_during_cooldown).
@@ -47,6 +47,32 @@ def test_fill_day_with_a_bad_day(vendor_db: Path, vendor_env: dict[str, str], tm
     assert snapshot(vendor_db) == before
     fresh = tmp_path / "fresh.db"
     assert_one_error_line(invoke("fill-day", day, env={**vendor_env, "RTSALES_DB": str(fresh)}), 2, message)
+    assert not fresh.exists()
+    assert httpx_mock.get_requests() == []
+
+
+BAD_ZONES = [  # what ZoneInfo rejects with OSError or ValueError, not only ZoneInfoNotFoundError
+    pytest.param("Europe", id="a-directory"),
+    pytest.param("Etc", id="another-directory"),
+    pytest.param("Europe/" + "x" * 5000, id="name-too-long"),
+    pytest.param("zone.tab", id="a-file-that-is-no-zone"),
+    pytest.param("Europe/../UTC", id="not-normalized"),
+    pytest.param("Mars/Olympus", id="no-such-zone"),
+]
+
+
+@pytest.mark.parametrize("zone", BAD_ZONES)
+def test_fill_day_with_a_bad_time_zone(vendor_db: Path, vendor_env: dict[str, str], tmp_path: Path,
+                                       httpx_mock: HTTPXMock, zone: str) -> None:
+    before = snapshot(vendor_db)
+    stderr = assert_one_error_line(invoke("fill-day", "2026-03-09", "--tz", zone, env=vendor_env), 2,
+                                   f"unknown time zone '{zone[:20]}",
+                                   "(use an IANA name such as Europe/Berlin or UTC)")
+    assert len(stderr) < 200  # a 5,000-character name is not repeated whole
+    assert snapshot(vendor_db) == before
+    fresh = tmp_path / "fresh.db"
+    result = invoke("fill-day", "2026-03-09", "--tz", zone, env={**vendor_env, "RTSALES_DB": str(fresh)})
+    assert_one_error_line(result, 2, "unknown time zone")
     assert not fresh.exists()
     assert httpx_mock.get_requests() == []
 

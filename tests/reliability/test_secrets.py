@@ -3,7 +3,8 @@ path, against fake APIs that echo every credential they receive back into their 
 
 No fake secret, and no access token Login with Amazon handed out, may appear in
 stdout, stderr, --json output, the SQLite file (and its -wal) or any file under the
-working directory. With RTSALES_DEBUG=1 a real process prints a traceback of an
+working directory: not plain, not URL-encoded (as in a form body or query string) and
+not JSON-escaped. The fake secrets hold characters those encodings change. With RTSALES_DEBUG=1 a real process prints a traceback of an
 unknown error: it shows no local variables and no secret either.
 
 Also proven elsewhere: secrets stay out of repr(Settings) (tests/test_config.py::
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, quote_plus
 
 import httpx
 import pytest
@@ -34,19 +35,25 @@ from tests.conftest import T0
 from tests.reliability.conftest import MP, NOW, invoke
 
 MARK = "FAKESECRET"  # in every fake secret: any trace of one, even cut short, is a leak
+# `|`, `+`, `/`, `"` and a space: each changes under URL-encoding or JSON-escaping.
 SECRETS = {
-    "LWA_CLIENT_SECRET": f"{MARK}-lwa-9f8e7d",
-    "LWA_REFRESH_TOKEN": f"Atzr|{MARK}-refresh-1a2b3c",
-    "KEEPA_API_KEY": f"{MARK}-keepa-4d5e6f",
-    "XAI_API_KEY": f"xai-{MARK}-7a8b9c",
+    "LWA_CLIENT_SECRET": f"{MARK}-lwa 9f+8e/7d\"",
+    "LWA_REFRESH_TOKEN": f"Atzr|{MARK}-refresh 1a+2b/3c\"",
+    "KEEPA_API_KEY": f"{MARK}-keepa 4d+5e/6f|",
+    "XAI_API_KEY": f"xai-{MARK}+7a/8b\"9c",
 }
-ACCESS_TOKEN = f"Atza|{MARK}-access-0d0e0f"
+ACCESS_TOKEN = f"Atza|{MARK}-access 0d+0e/0f\""
 DAY = "2026-03-09"
+
+
+def _echo(value: str) -> str:
+    """A credential as an API might quote it back: plain, URL-encoded both ways, JSON-escaped."""
+    return f"{value} (sent as {quote(value, safe='')} or {quote_plus(value)}, in JSON {json.dumps(value)[1:-1]})"
 
 
 class EchoingApis:
     """Login with Amazon, SP-API, Keepa and xAI in one pytest-httpx callback. Each fails the
-    way `fail` says and quotes the credential it received in its error text."""
+    way `fail` says and quotes the credential it received in its error text, in every form."""
 
     def __init__(self) -> None:
         self.fail: dict[str, str] = {}
@@ -59,15 +66,15 @@ class EchoingApis:
             token = request.headers.get("x-amz-access-token", "")
             status = int(self.fail.get("spapi", "403"))
             code = "Unauthorized" if status == 403 else "InternalFailure"
-            return httpx.Response(status, json={"errors": [{"code": code, "message": f"token {token} refused"}]})
+            return httpx.Response(status, json={"errors": [{"code": code, "message": f"token {_echo(token)} refused"}]})
         if host == "api.keepa.com":
             key = request.url.params.get("key", "")
             return httpx.Response(int(self.fail.get("keepa", "401")), json={
                 "tokensLeft": 500, "refillIn": 30000, "refillRate": 20, "tokenFlowReduction": 0.0,
-                "tokensConsumed": 0, "error": {"type": "invalidKey", "message": f"key {key} is not valid"}})
+                "tokensConsumed": 0, "error": {"type": "invalidKey", "message": f"key {_echo(key)} is not valid"}})
         if host == "api.x.ai":
             auth = request.headers.get("authorization", "")
-            return httpx.Response(int(self.fail.get("xai", "401")), json={"error": f"{auth} is not allowed here"})
+            return httpx.Response(int(self.fail.get("xai", "401")), json={"error": f"{_echo(auth)} is not allowed here"})
         raise AssertionError(f"unexpected request to {request.url}")
 
     @staticmethod
@@ -75,7 +82,8 @@ class EchoingApis:
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
         if mode == "ok":
             return httpx.Response(200, json={"access_token": ACCESS_TOKEN, "token_type": "bearer", "expires_in": 3600})
-        quoted = f"refresh token {form.get('refresh_token')} / client secret {form.get('client_secret')}"
+        quoted = (f"form {request.content.decode()} / refresh token {_echo(form['refresh_token'])}"
+                  f" / client secret {_echo(form['client_secret'])}")
         error = "invalid_client" if mode == "reject" else quoted  # an error code Amazon never documented
         return httpx.Response(400, json={"error": error, "error_description": quoted})
 
@@ -139,7 +147,8 @@ def test_no_command_shows_or_stores_a_secret(tmp_path: Path, httpx_mock: HTTPXMo
                         ("xai", 1), ("xai", 0)]
     assert any(r.url.host.startswith("sellingpartnerapi") and r.headers.get("x-amz-access-token") == ACCESS_TOKEN
                for r in httpx_mock.get_requests())
-    assert stored_refusals and all("token *** refused" in text for text in stored_refusals)  # the echo, masked
+    assert stored_refusals and all("token *** (sent as *** or ***, in JSON ***) refused" in text
+                                   for text in stored_refusals), stored_refusals  # the echo, every form masked
 
 
 def test_debug_traceback_shows_no_locals_and_no_secret(tmp_path: Path) -> None:
