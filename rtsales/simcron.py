@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -18,6 +19,9 @@ from rtsales.config import Settings, load_settings
 from rtsales.engine import SyncResult, SyncRun
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, Faults, Simulator
 from rtsales.store import open_db
+
+if TYPE_CHECKING:
+    import httpx
 
 SIM_BASE = "http://127.0.0.1:8765"  # never dialled in-process: the transport answers
 CRON_INTERVAL = timedelta(minutes=15)
@@ -44,6 +48,7 @@ class SimulatedCron:
         self.settings = simulator_settings(db_path, marketplaces, start, settings)
         self.db: Database = open_db(db_path)
         self.results: list[SyncResult] = []
+        self.transport: httpx.BaseTransport | None = None  # tests: something between rtsales and the simulator
 
     def cycle(self, advance: bool = True) -> SyncResult:
         """One cron run at the current instant, then (by default) the cron interval passes."""
@@ -53,7 +58,7 @@ class SimulatedCron:
         return result
 
     def run_command(self, command: str, **kwargs: object) -> SyncResult:
-        run = SyncRun(self.db, self.settings, FrozenClock(self.clock.now()), self.sim.transport(),
+        run = SyncRun(self.db, self.settings, FrozenClock(self.clock.now()), self.transport or self.sim.transport(),
                       command=command, **kwargs)  # type: ignore[arg-type]
         result = run.run()
         self.results.append(result)
