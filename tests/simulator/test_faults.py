@@ -158,3 +158,43 @@ def test_faults_are_validated() -> None:
     with pytest.raises(ValueError):
         Faults.from_mapping({"p_oops": 0.5})
     assert Faults.from_mapping({"p429": 1}).as_dict()["p429"] == 1
+
+
+# -- one seed, one sequence, whatever faults were added later ------------------------------
+
+_LETTERS = {"p429": "t", "p5xx": "x", "p_fatal": "f", "p_expired": "e", "p_truncated": "c",
+            "p_cancel": "n", "p_400": "b"}
+
+
+def _letter(status: int, fault: str | None) -> str:
+    if fault and "p_slow" in fault:
+        return "s"
+    if fault:
+        return _LETTERS[fault]
+    return "." if status < 400 else str(status)[0]
+
+
+def _mixed_run(api: Api) -> str:
+    """20 rounds of login, createReport, getReport and a download with faults on; a letter per answer."""
+    faults = api.sim.faults
+    api.sim.set_faults(Faults())
+    headers = api.headers
+    url = api.document(_document_id(api)).json()["url"]
+    api.sim.set_faults(faults)
+    for _ in range(20):
+        for call in (api.login, lambda: api.create(T0 - 2 * HOUR, T0 - HOUR), lambda: api.report("1"),
+                     lambda: api.client.get(url, headers=headers)):
+            try:
+                call()
+            except httpx.ReadTimeout:
+                pass
+    return "".join(_letter(entry.status, entry.fault) for entry in api.sim.log.entries[5:])
+
+
+_OLD = dict(p429=0.2, p5xx=0.2, p_slow=0.1, p_fatal=0.5, p_expired=0.3, p_truncated=0.3)
+# Recorded before p_cancel and p_400 existed: the same seed must keep giving these answers.
+_SEED_11 = "f4x.t4s.t4..f4s.fx.x.xt.f4t.xtt.f4s.tx..s4.stt..f4c.ftx.tst..t..f4xx.se.xs.xf4x"
+
+
+def test_existing_seeds_give_the_same_faults_as_before(make_api: Callable[..., Api]) -> None:
+    assert _mixed_run(make_api(Faults(**_OLD), seed=11)) == _SEED_11
