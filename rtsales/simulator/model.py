@@ -25,7 +25,7 @@ from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFA
 from rtsales.simulator.quota import USAGE_PLANS, TokenBucket
 from rtsales.simulator.replies import (Reply, Request, invalid_input, json_reply, oauth_error, quota_exceeded, s3_error,
                                        server_error, spapi_error)
-from rtsales.simulator.reports import ReportBook, parse_create_request
+from rtsales.simulator.reports import Limits, ReportBook, parse_create_request
 from rtsales.simulator.requestlog import LogEntry, RequestLog
 from rtsales.simulator.truth import SalesTruth
 
@@ -60,7 +60,7 @@ class Simulator:
     """Login with Amazon + Reports API 2021-06-30 for GET_VENDOR_REAL_TIME_SALES_REPORT."""
 
     def __init__(self, seed: int = 0, clock: Clock | None = None, faults: Faults | None = None, *,
-                 max_window_hours: float = 24, queue_seconds: float = 30, processing_seconds: float = 90,
+                 max_window_hours: float = 24, max_data_age_hours: float = 168, queue_seconds: float = 30, processing_seconds: float = 90,
                  revision_hours: float = 3, asins_per_marketplace: int = 12, no_sales_rate: float = 0.08,
                  quiet_windows: Iterable[tuple[datetime, datetime]] = (),
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
@@ -74,7 +74,10 @@ class Simulator:
         self.lwa = TokenIssuer(client_id, client_secret, refresh_token)
         self.buckets = {operation: TokenBucket(plan) for operation, plan in USAGE_PLANS.items()}
         self.log = RequestLog()
+        if max_data_age_hours <= 0:
+            raise ValueError(f"max_data_age_hours must be > 0, not {max_data_age_hours!r}")
         self.max_window = timedelta(hours=max_window_hours)
+        self.max_data_age = timedelta(hours=max_data_age_hours)
         self.url_ttl = timedelta(seconds=url_ttl_seconds)
         self._dice = FaultDice(seed)
         self._signing_key = hashlib.sha256(f"rtsales-simulator-signing:{seed}".encode()).digest()
@@ -188,7 +191,8 @@ class Simulator:
 
     def _create_report(self, request: Request) -> Reply:
         try:
-            marketplace_id, start, end = parse_create_request(request.json(), request.now, self.max_window)
+            marketplace_id, start, end = parse_create_request(request.json(), request.now,
+                                                                Limits(self.max_window, self.max_data_age))
         except ValueError as exc:
             return invalid_input(str(exc))
         fatal = self._dice.roll(self.faults.p_fatal)

@@ -137,8 +137,17 @@ class ReportBook:
         return data
 
 
-def parse_create_request(data: Any, now: datetime, max_window: timedelta) -> tuple[str, datetime, datetime]:
-    """Validate a createReport body; returns (marketplace_id, start, end) or raises ValueError."""
+@dataclass(frozen=True)
+class Limits:
+    """What createReport accepts: the longest window, and how far back its start may be."""
+
+    max_window: timedelta
+    max_data_age: timedelta
+
+
+def parse_create_request(data: Any, now: datetime, limits: Limits) -> tuple[str, datetime, datetime]:
+    """Validate a createReport body; returns (marketplace_id, start, end) or raises ValueError.
+    dataEndTime defaults to now, as in Amazon's model (the document still holds whole hours only)."""
     if not isinstance(data, dict):
         raise ValueError("The request body must be a JSON object.")
     if data.get("reportType") != REPORT_TYPE:
@@ -149,15 +158,27 @@ def parse_create_request(data: Any, now: datetime, max_window: timedelta) -> tup
     if not isinstance(marketplace_ids[0], str) or lookup(marketplace_ids[0]) is None:
         raise ValueError(f"Invalid marketplace ID {marketplace_ids[0]!r}.")
     start = _instant(data, "dataStartTime")
-    end = _instant(data, "dataEndTime")
+    end = now if data.get("dataEndTime") is None else _instant(data, "dataEndTime")
+    _check_range(start, end, now, limits)
+    return marketplace_ids[0], start, end
+
+
+def _check_range(start: datetime, end: datetime, now: datetime, limits: Limits) -> None:
+    """Clients classify the last three messages: keep their wording."""
     if start >= end:
         raise ValueError("dataStartTime must be before dataEndTime.")
     if end > now:
         raise ValueError(f"dataEndTime {iso(end)} is in the future (now is {iso(now)}).")
-    if end - start > max_window:
-        hours = max_window.total_seconds() / 3600
-        raise ValueError(f"The date range between dataStartTime and dataEndTime cannot exceed {hours:g} hours.")
-    return marketplace_ids[0], start, end
+    if start < now - limits.max_data_age:
+        raise ValueError(f"dataStartTime {iso(start)} is out of range: it may be at most "
+                         f"{_hours(limits.max_data_age):g} hours before the time of the request.")
+    if end - start > limits.max_window:
+        raise ValueError("The date range between dataStartTime and dataEndTime cannot exceed "
+                         f"{_hours(limits.max_window):g} hours.")
+
+
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600
 
 
 def _instant(data: dict[str, Any], name: str) -> datetime:
