@@ -23,8 +23,8 @@ from rtsales.simulator import control
 from rtsales.simulator.faults import FaultDice, Faults
 from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, TokenIssuer
 from rtsales.simulator.quota import USAGE_PLANS, TokenBucket
-from rtsales.simulator.replies import (Reply, Request, invalid_input, json_reply, oauth_error, quota_exceeded, s3_error,
-                                       server_error, spapi_error)
+from rtsales.simulator.replies import (Reply, Request, generic_bad_request, invalid_input, json_reply, oauth_error,
+                                       quota_exceeded, s3_error, server_error, spapi_error)
 from rtsales.simulator.reports import Limits, ReportBook, parse_create_request
 from rtsales.simulator.requestlog import LogEntry, RequestLog
 from rtsales.simulator.truth import SalesTruth
@@ -80,6 +80,7 @@ class Simulator:
         self.max_data_age = timedelta(hours=max_data_age_hours)
         self.url_ttl = timedelta(seconds=url_ttl_seconds)
         self._dice = FaultDice(seed)
+        self._later_dice = FaultDice(seed, "later-faults")  # p_cancel, p_400: the first dice roll as before
         self._signing_key = hashlib.sha256(f"rtsales-simulator-signing:{seed}".encode()).digest()
         self._lock = threading.RLock()
 
@@ -142,14 +143,18 @@ class Simulator:
         return {"lwa": self._lwa, "download": self._download}[operation]
 
     def _with_faults(self, operation: str, request: Request, handler: Callable[[Request], Reply]) -> Reply:
-        """p_slow, p5xx and p429 (not for LWA), drawn the same way for every request."""
+        """p_slow, p5xx and p429 (not for LWA), drawn the same way for every request; p_400 for createReport."""
         slow = self._dice.roll(self.faults.p_slow)
         failed = self._dice.roll(self.faults.p5xx)
         throttled = self._dice.roll(self.faults.p429) and operation != "lwa"
+        rejected = operation == "createReport" and self._later_dice.roll(self.faults.p_400)
         if failed:
             reply = self._failure(operation).with_meta(fault="p5xx")
         elif throttled:
             reply = quota_exceeded().with_meta(fault="p429")
+        elif rejected:  # before the token and the usage plan: it costs nothing, like the injected 429
+            reply = generic_bad_request({"x-amzn-RateLimit-Limit": USAGE_PLANS[operation].header}).with_meta(
+                fault="p_400")
         else:
             reply = handler(request)
         if slow:
@@ -196,17 +201,17 @@ class Simulator:
         except ValueError as exc:
             return invalid_input(str(exc))
         fatal = self._dice.roll(self.faults.p_fatal)
-        report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal)
+        cancel = self._later_dice.roll(self.faults.p_cancel) and not fatal
+        report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal, cancel=cancel)
         return json_reply(202, {"reportId": report.report_id}).with_meta(
-            marketplace_id=marketplace_id, fault="p_fatal" if fatal else None)
+            marketplace_id=marketplace_id, fault="p_fatal" if fatal else "p_cancel" if cancel else None)
 
     def _get_report(self, request: Request) -> Reply:
         report = self.reports.reports.get(request.params["id"])
         if report is None:
             return spapi_error(404, "NotFound", f"Report {request.params['id']} not found.")
         data = self.reports.describe(report, request.now)
-        fault = "p_fatal" if data["processingStatus"] == "FATAL" else None
-        return json_reply(200, data).with_meta(marketplace_id=report.marketplace_id, fault=fault)
+        return json_reply(200, data).with_meta(marketplace_id=report.marketplace_id, fault=report.fault)
 
     def _get_report_document(self, request: Request) -> Reply:
         document = self.reports.documents.get(request.params["id"])

@@ -5,7 +5,8 @@ its end state `processing_seconds` after creation. The end state is worked out
 lazily, but always as of that instant: the document holds the numbers as they
 stood then (`SalesTruth.observed(..., at=done_at)`), however late it is polled.
 A window without any row ends CANCELLED; a report marked fatal ends FATAL with an
-error document.
+error document; a report marked cancel (the p_cancel fault) ends CANCELLED even when
+its window has rows, as Amazon cancels reports requested too often.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ class Report:
     end: datetime
     created: datetime
     fatal: bool
+    cancel: bool = False
     outcome: str | None = None  # DONE, CANCELLED or FATAL once evaluated
     document_id: str | None = None
+    fault: str | None = None  # p_fatal or p_cancel when a fault decided the outcome
 
 
 def sales_document(truth: SalesTruth, marketplace_id: str, start: datetime, end: datetime,
@@ -84,8 +87,8 @@ class ReportBook:
         self._document_ids = itertools.count(1)
 
     def create(self, marketplace_id: str, start: datetime, end: datetime, now: datetime, *,
-               fatal: bool = False) -> Report:
-        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal)
+               fatal: bool = False, cancel: bool = False) -> Report:
+        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal, cancel)
         self.reports[report.report_id] = report
         return report
 
@@ -102,13 +105,15 @@ class ReportBook:
             return report.outcome
         done_at = report.created + self.processing
         if report.fatal:
-            report.outcome = "FATAL"
+            report.outcome, report.fault = "FATAL", "p_fatal"
             details = f"Report {report.report_id} failed: simulated internal processing error."
             report.document_id = self._store(report, gzip_json({"errorDetails": details}))
             return report.outcome
         document = sales_document(self.truth, report.marketplace_id, report.start, report.end, done_at)
         if not document["reportData"]:
             report.outcome = "CANCELLED"
+        elif report.cancel:
+            report.outcome, report.fault = "CANCELLED", "p_cancel"
         else:
             report.outcome = "DONE"
             report.document_id = self._store(report, gzip_json(document))
