@@ -60,7 +60,8 @@ class Simulator:
     """Login with Amazon + Reports API 2021-06-30 for GET_VENDOR_REAL_TIME_SALES_REPORT."""
 
     def __init__(self, seed: int = 0, clock: Clock | None = None, faults: Faults | None = None, *,
-                 max_window_hours: float = 24, max_data_age_hours: float = 168, queue_seconds: float = 30, processing_seconds: float = 90,
+                 max_window_hours: float = 24, max_data_age_hours: float = 168,
+                 queue_seconds: float = 30, processing_seconds: float = 90,
                  revision_hours: float = 3, asins_per_marketplace: int = 12, no_sales_rate: float = 0.08,
                  quiet_windows: Iterable[tuple[datetime, datetime]] = (),
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
@@ -80,7 +81,8 @@ class Simulator:
         self.max_data_age = timedelta(hours=max_data_age_hours)
         self.url_ttl = timedelta(seconds=url_ttl_seconds)
         self._dice = FaultDice(seed)
-        self._later_dice = FaultDice(seed, "later-faults")  # p_cancel, p_400: the first dice roll as before
+        # p_cancel and p_400 roll these, so the first dice draw exactly what they drew before them.
+        self._later_dice = FaultDice(seed, "later-faults")
         self._signing_key = hashlib.sha256(f"rtsales-simulator-signing:{seed}".encode()).digest()
         self._lock = threading.RLock()
 
