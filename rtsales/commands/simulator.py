@@ -29,8 +29,14 @@ def serve(
     p_fatal: Annotated[float, typer.Option("--p-fatal", min=0.0, max=1.0, help="Chance a report ends FATAL.")] = 0.0,
     p_expired: Annotated[float, typer.Option("--p-expired", min=0.0, max=1.0,
                                              help="Chance a download answers 'expired'.")] = 0.0,
+    p_cancel: Annotated[float, typer.Option("--p-cancel", min=0.0, max=1.0,
+                                            help="Chance a report with data ends CANCELLED.")] = 0.0,
+    p_400: Annotated[float, typer.Option("--p-400", min=0.0, max=1.0,
+                                         help="Chance createReport answers a generic 400.")] = 0.0,
     max_window_hours: Annotated[int, typer.Option("--max-window-hours", min=1,
                                                   help="Longest report window accepted.")] = 24,
+    max_data_age_hours: Annotated[float, typer.Option("--max-data-age-hours", min=1.0,
+                                                      help="How far back a report may start.")] = 168.0,
     allow_non_loopback: Annotated[bool, typer.Option("--allow-non-loopback",
                                                      help="With an explicit --host: bind beyond loopback.")] = False,
 ) -> None:
@@ -41,8 +47,9 @@ def serve(
 
     bind = _checked_host(host, allow_non_loopback)
     faults = Faults(p429=p429, p5xx=p5xx, p_slow=p_slow, p_truncated=p_truncated, p_fatal=p_fatal,
-                    p_expired=p_expired)
-    model = Simulator(seed=seed, clock=ctx.obj.settings.clock(), faults=faults, max_window_hours=max_window_hours)
+                    p_expired=p_expired, p_cancel=p_cancel, p_400=p_400)
+    model = Simulator(seed=seed, clock=ctx.obj.settings.clock(), faults=faults, max_window_hours=max_window_hours,
+                      max_data_age_hours=max_data_age_hours)
     try:
         serve_simulator(model, bind, port, on_ready=lambda server: render.simulator_ready(
             server.base_url, server.lwa_token_url, model.lwa.client_id, model.lwa.client_secret,

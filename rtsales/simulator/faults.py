@@ -2,7 +2,9 @@
 
 `Faults` holds one probability in [0, 1] per fault. `FaultDice` owns its own
 `random.Random(seed)` and draws the same number of values for the same request,
-so one seed and one sequence of requests always give the same faults.
+so one seed and one sequence of requests always give the same faults. The model
+rolls the faults added later (p_cancel, p_400) on dice of their own, so adding them
+moved none of the answers an existing seed gives.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-PROBABILITIES = ("p429", "p5xx", "p_slow", "p_truncated", "p_fatal", "p_expired")
+PROBABILITIES = ("p429", "p5xx", "p_slow", "p_truncated", "p_fatal", "p_expired", "p_cancel", "p_400")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Faults:
     p_truncated: float = 0.0
     p_fatal: float = 0.0
     p_expired: float = 0.0
+    p_cancel: float = 0.0  # a window with data still ends CANCELLED
+    p_400: float = 0.0  # createReport answers Amazon's generic 400 "Invalid input"
     slow_seconds: float = 5.0
 
     def __post_init__(self) -> None:
@@ -52,8 +56,8 @@ class Faults:
 class FaultDice:
     """Seeded yes/no decisions, one draw per question asked."""
 
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"rtsales-simulator-faults:{seed}")
+    def __init__(self, seed: int, stream: str = "faults") -> None:
+        self._rng = random.Random(f"rtsales-simulator-{stream}:{seed}")
 
     def roll(self, probability: float) -> bool:
         return self._rng.random() < probability

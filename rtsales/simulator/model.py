@@ -23,9 +23,9 @@ from rtsales.simulator import control
 from rtsales.simulator.faults import FaultDice, Faults
 from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, TokenIssuer
 from rtsales.simulator.quota import USAGE_PLANS, TokenBucket
-from rtsales.simulator.replies import (Reply, Request, invalid_input, json_reply, oauth_error, quota_exceeded, s3_error,
-                                       server_error, spapi_error)
-from rtsales.simulator.reports import ReportBook, parse_create_request
+from rtsales.simulator.replies import (Reply, Request, generic_bad_request, invalid_input, json_reply, oauth_error,
+                                       quota_exceeded, s3_error, server_error, spapi_error)
+from rtsales.simulator.reports import Limits, ReportBook, parse_create_request
 from rtsales.simulator.requestlog import LogEntry, RequestLog
 from rtsales.simulator.truth import SalesTruth
 
@@ -60,7 +60,8 @@ class Simulator:
     """Login with Amazon + Reports API 2021-06-30 for GET_VENDOR_REAL_TIME_SALES_REPORT."""
 
     def __init__(self, seed: int = 0, clock: Clock | None = None, faults: Faults | None = None, *,
-                 max_window_hours: float = 24, queue_seconds: float = 30, processing_seconds: float = 90,
+                 max_window_hours: float = 24, max_data_age_hours: float = 168,
+                 queue_seconds: float = 30, processing_seconds: float = 90,
                  revision_hours: float = 3, asins_per_marketplace: int = 12, no_sales_rate: float = 0.08,
                  quiet_windows: Iterable[tuple[datetime, datetime]] = (),
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
@@ -74,9 +75,14 @@ class Simulator:
         self.lwa = TokenIssuer(client_id, client_secret, refresh_token)
         self.buckets = {operation: TokenBucket(plan) for operation, plan in USAGE_PLANS.items()}
         self.log = RequestLog()
+        if max_data_age_hours <= 0:
+            raise ValueError(f"max_data_age_hours must be > 0, not {max_data_age_hours!r}")
         self.max_window = timedelta(hours=max_window_hours)
+        self.max_data_age = timedelta(hours=max_data_age_hours)
         self.url_ttl = timedelta(seconds=url_ttl_seconds)
         self._dice = FaultDice(seed)
+        # p_cancel and p_400 roll these, so the first dice draw exactly what they drew before them.
+        self._later_dice = FaultDice(seed, "later-faults")
         self._signing_key = hashlib.sha256(f"rtsales-simulator-signing:{seed}".encode()).digest()
         self._lock = threading.RLock()
 
@@ -139,14 +145,18 @@ class Simulator:
         return {"lwa": self._lwa, "download": self._download}[operation]
 
     def _with_faults(self, operation: str, request: Request, handler: Callable[[Request], Reply]) -> Reply:
-        """p_slow, p5xx and p429 (not for LWA), drawn the same way for every request."""
+        """p_slow, p5xx and p429 (not for LWA), drawn the same way for every request; p_400 for createReport."""
         slow = self._dice.roll(self.faults.p_slow)
         failed = self._dice.roll(self.faults.p5xx)
         throttled = self._dice.roll(self.faults.p429) and operation != "lwa"
+        rejected = operation == "createReport" and self._later_dice.roll(self.faults.p_400)
         if failed:
             reply = self._failure(operation).with_meta(fault="p5xx")
         elif throttled:
             reply = quota_exceeded().with_meta(fault="p429")
+        elif rejected:  # before the token and the usage plan: it costs nothing, like the injected 429
+            reply = generic_bad_request({"x-amzn-RateLimit-Limit": USAGE_PLANS[operation].header}).with_meta(
+                fault="p_400")
         else:
             reply = handler(request)
         if slow:
@@ -188,21 +198,22 @@ class Simulator:
 
     def _create_report(self, request: Request) -> Reply:
         try:
-            marketplace_id, start, end = parse_create_request(request.json(), request.now, self.max_window)
+            marketplace_id, start, end = parse_create_request(request.json(), request.now,
+                                                                Limits(self.max_window, self.max_data_age))
         except ValueError as exc:
             return invalid_input(str(exc))
         fatal = self._dice.roll(self.faults.p_fatal)
-        report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal)
+        cancel = self._later_dice.roll(self.faults.p_cancel) and not fatal
+        report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal, cancel=cancel)
         return json_reply(202, {"reportId": report.report_id}).with_meta(
-            marketplace_id=marketplace_id, fault="p_fatal" if fatal else None)
+            marketplace_id=marketplace_id, fault="p_fatal" if fatal else "p_cancel" if cancel else None)
 
     def _get_report(self, request: Request) -> Reply:
         report = self.reports.reports.get(request.params["id"])
         if report is None:
             return spapi_error(404, "NotFound", f"Report {request.params['id']} not found.")
         data = self.reports.describe(report, request.now)
-        fault = "p_fatal" if data["processingStatus"] == "FATAL" else None
-        return json_reply(200, data).with_meta(marketplace_id=report.marketplace_id, fault=fault)
+        return json_reply(200, data).with_meta(marketplace_id=report.marketplace_id, fault=report.fault)
 
     def _get_report_document(self, request: Request) -> Reply:
         document = self.reports.documents.get(request.params["id"])

@@ -80,6 +80,11 @@ def invalid_input(message: str, headers: Mapping[str, str] | None = None) -> Rep
     return spapi_error(400, "InvalidInput", message, headers=headers)
 
 
+def generic_bad_request(headers: Mapping[str, str] | None = None) -> Reply:
+    """The 400 of Amazon's own createReport sandbox example: it does not say what was wrong."""
+    return spapi_error(400, "400", "Invalid input", "Invalid input", headers)
+
+
 def quota_exceeded() -> Reply:
     return spapi_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
 

@@ -5,7 +5,8 @@ its end state `processing_seconds` after creation. The end state is worked out
 lazily, but always as of that instant: the document holds the numbers as they
 stood then (`SalesTruth.observed(..., at=done_at)`), however late it is polled.
 A window without any row ends CANCELLED; a report marked fatal ends FATAL with an
-error document.
+error document; a report marked cancel (the p_cancel fault) ends CANCELLED even when
+its window has rows, as Amazon cancels reports requested too often.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ class Report:
     end: datetime
     created: datetime
     fatal: bool
+    cancel: bool = False
     outcome: str | None = None  # DONE, CANCELLED or FATAL once evaluated
     document_id: str | None = None
+    fault: str | None = None  # p_fatal or p_cancel when a fault decided the outcome
 
 
 def sales_document(truth: SalesTruth, marketplace_id: str, start: datetime, end: datetime,
@@ -84,8 +87,8 @@ class ReportBook:
         self._document_ids = itertools.count(1)
 
     def create(self, marketplace_id: str, start: datetime, end: datetime, now: datetime, *,
-               fatal: bool = False) -> Report:
-        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal)
+               fatal: bool = False, cancel: bool = False) -> Report:
+        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal, cancel)
         self.reports[report.report_id] = report
         return report
 
@@ -102,13 +105,15 @@ class ReportBook:
             return report.outcome
         done_at = report.created + self.processing
         if report.fatal:
-            report.outcome = "FATAL"
+            report.outcome, report.fault = "FATAL", "p_fatal"
             details = f"Report {report.report_id} failed: simulated internal processing error."
             report.document_id = self._store(report, gzip_json({"errorDetails": details}))
             return report.outcome
         document = sales_document(self.truth, report.marketplace_id, report.start, report.end, done_at)
         if not document["reportData"]:
             report.outcome = "CANCELLED"
+        elif report.cancel:
+            report.outcome, report.fault = "CANCELLED", "p_cancel"
         else:
             report.outcome = "DONE"
             report.document_id = self._store(report, gzip_json(document))
@@ -137,8 +142,17 @@ class ReportBook:
         return data
 
 
-def parse_create_request(data: Any, now: datetime, max_window: timedelta) -> tuple[str, datetime, datetime]:
-    """Validate a createReport body; returns (marketplace_id, start, end) or raises ValueError."""
+@dataclass(frozen=True)
+class Limits:
+    """What createReport accepts: the longest window, and how far back its start may be."""
+
+    max_window: timedelta
+    max_data_age: timedelta
+
+
+def parse_create_request(data: Any, now: datetime, limits: Limits) -> tuple[str, datetime, datetime]:
+    """Validate a createReport body; returns (marketplace_id, start, end) or raises ValueError.
+    dataEndTime defaults to now, as in Amazon's model (the document still holds whole hours only)."""
     if not isinstance(data, dict):
         raise ValueError("The request body must be a JSON object.")
     if data.get("reportType") != REPORT_TYPE:
@@ -149,15 +163,27 @@ def parse_create_request(data: Any, now: datetime, max_window: timedelta) -> tup
     if not isinstance(marketplace_ids[0], str) or lookup(marketplace_ids[0]) is None:
         raise ValueError(f"Invalid marketplace ID {marketplace_ids[0]!r}.")
     start = _instant(data, "dataStartTime")
-    end = _instant(data, "dataEndTime")
+    end = now if data.get("dataEndTime") is None else _instant(data, "dataEndTime")
+    _check_range(start, end, now, limits)
+    return marketplace_ids[0], start, end
+
+
+def _check_range(start: datetime, end: datetime, now: datetime, limits: Limits) -> None:
+    """Clients classify the last three messages: keep their wording."""
     if start >= end:
         raise ValueError("dataStartTime must be before dataEndTime.")
     if end > now:
         raise ValueError(f"dataEndTime {iso(end)} is in the future (now is {iso(now)}).")
-    if end - start > max_window:
-        hours = max_window.total_seconds() / 3600
-        raise ValueError(f"The date range between dataStartTime and dataEndTime cannot exceed {hours:g} hours.")
-    return marketplace_ids[0], start, end
+    if start < now - limits.max_data_age:
+        raise ValueError(f"dataStartTime {iso(start)} is out of range: it may be at most "
+                         f"{_hours(limits.max_data_age):g} hours before the time of the request.")
+    if end - start > limits.max_window:
+        raise ValueError("The date range between dataStartTime and dataEndTime cannot exceed "
+                         f"{_hours(limits.max_window):g} hours.")
+
+
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600
 
 
 def _instant(data: dict[str, Any], name: str) -> datetime:

@@ -16,7 +16,7 @@ class LogEntry:
     path: str
     status: int
     marketplace_id: str | None = None
-    fault: str | None = None  # p429, p5xx, p_slow, p_truncated, p_fatal, p_expired (comma-joined)
+    fault: str | None = None  # a name of faults.PROBABILITIES, or several comma-joined
     request_id: str = ""
     client: str | None = None  # short fingerprint of the access token: tells processes apart
 

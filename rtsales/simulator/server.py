@@ -1,8 +1,10 @@
 """The loopback HTTP server: `http.server.ThreadingHTTPServer` in front of the core model.
 
 `SimulatorServer(model, host, port)` binds at once (port 0 picks a free port), so
-`.base_url` is known before serving. `serve()` blocks until Ctrl-C;
-`BackgroundServer` runs it in a thread for tests and shuts it down cleanly.
+`.base_url` is known before serving. Every request is handled as addressed to
+`.base_url`, whatever its Host header says, so the document URLs the model hands out
+point back here. `serve()` blocks until Ctrl-C; `BackgroundServer` runs it in a thread
+for tests and shuts it down cleanly.
 A slow response (p_slow) really sleeps `Faults.slow_seconds` here, outside the lock.
 """
 
@@ -42,8 +44,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        host = self.headers.get("Host") or f"{self.server.host}:{self.server.port}"
-        reply = self.server.model.handle(self.command, f"http://{host}{self.path}", dict(self.headers.items()), body)
+        # The bound address, not the Host header: clients that sign for Amazon's host send that
+        # host, and the document URL built from this one must still reach this server.
+        reply = self.server.model.handle(self.command, f"{self.server.base_url}{self.path}",
+                                         dict(self.headers.items()), body)
         if reply.delay_seconds > 0:
             self.server.sleep(reply.delay_seconds)
         try:

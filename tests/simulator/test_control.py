@@ -42,6 +42,9 @@ def test_faults_are_replaced_as_a_whole(api: Api, sim: Simulator) -> None:
     assert api.client.post("/_sim/faults", json={"bogus": 1}).status_code == 400
     assert api.client.post("/_sim/faults", content=b"[]").status_code == 400
     assert sim.faults == Faults(p429=0.25)
+    assert api.client.post("/_sim/faults", json={"p_cancel": 0.5, "p_400": 1}).status_code == 200
+    assert sim.faults == Faults(p_cancel=0.5, p_400=1.0)
+    assert api.client.get("/_sim/faults").json()["p_400"] == 1
 
 
 def test_log_lists_every_request(api: Api) -> None:

@@ -12,7 +12,7 @@ import pytest
 from rtsales.clock import HOUR, FrozenClock, iso
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, Simulator
 
-from .helpers import REPORTS, T0, US, Api
+from .helpers import REPORTS, T0, US, Api, gunzip_json
 
 Check = Callable[[str, Any], None]
 
@@ -160,3 +160,62 @@ def test_lwa_accepts_a_json_body_too(client: httpx.Client) -> None:
             "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
     assert client.post("/auth/o2/token", json=body).status_code == 200
     assert client.post("/auth/o2/token", json={**body, "refresh_token": "x"}).status_code == 400
+
+
+def _create(api: Api, **body: Any) -> httpx.Response:
+    return api.client.post(f"{REPORTS}/reports", headers=api.headers, json={
+        "reportType": "GET_VENDOR_REAL_TIME_SALES_REPORT", "marketplaceIds": [US], **body})
+
+
+def test_data_end_time_defaults_to_now(api: Api, clock: FrozenClock, sim: Simulator) -> None:
+    now = T0 + timedelta(minutes=25)
+    clock.instant = now
+    response = _create(api, dataStartTime=iso(T0 - 3 * HOUR))
+    assert response.status_code == 202, response.text
+    clock.advance(timedelta(seconds=90))
+    report = api.report(response.json()["reportId"]).json()
+    assert (report["processingStatus"], report["dataEndTime"]) == ("DONE", iso(now))
+    document = gunzip_json(api.download(report["reportDocumentId"]).content)
+    assert document["reportSpecification"]["dataEndTime"] == iso(now)
+    done_at = now + timedelta(seconds=90)
+    hours = [T0 - n * HOUR for n in (3, 2, 1)]
+    expected = {(iso(hour), asin) for hour in hours for asin in sim.truth.observed(US, hour, done_at)}
+    assert {(row["startTime"], row["asin"]) for row in document["reportData"]} == expected
+    assert max(row["endTime"] for row in document["reportData"]) == iso(T0), "whole hours only"
+
+
+def test_default_end_still_limits_the_window(api: Api) -> None:
+    response = _create(api, dataStartTime=iso(T0 - 25 * HOUR))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == (
+        "The date range between dataStartTime and dataEndTime cannot exceed 24 hours.")
+
+
+def test_the_three_range_messages_are_exact(api: Api) -> None:
+    """Clients classify these messages; their wording is fixed."""
+    future = _create(api, dataStartTime=iso(T0 - HOUR), dataEndTime=iso(T0 + HOUR))
+    assert future.json()["errors"][0] == {"code": "InvalidInput", "message": (
+        "dataEndTime 2024-05-01T13:00:00Z is in the future (now is 2024-05-01T12:00:00Z).")}
+    too_long = _create(api, dataStartTime=iso(T0 - 30 * HOUR), dataEndTime=iso(T0))
+    assert too_long.json()["errors"][0]["message"] == (
+        "The date range between dataStartTime and dataEndTime cannot exceed 24 hours.")
+    too_old = _create(api, dataStartTime=iso(T0 - 169 * HOUR), dataEndTime=iso(T0 - 168 * HOUR))
+    assert too_old.status_code == 400
+    assert too_old.json() == {"errors": [{"code": "InvalidInput", "message": (
+        "dataStartTime 2024-04-24T11:00:00Z is out of range: "
+        "it may be at most 168 hours before the time of the request.")}]}
+
+
+def test_data_age_limit(api: Api, clock: FrozenClock) -> None:
+    assert _create(api, dataStartTime=iso(T0 - 168 * HOUR), dataEndTime=iso(T0 - 167 * HOUR)).status_code == 202
+    sim = Simulator(clock=clock, max_data_age_hours=2.5)
+    with httpx.Client(transport=sim.transport(), base_url="http://sim") as http:
+        young = Api(http, clock, sim)
+        assert young.create(T0 - 2 * HOUR - timedelta(minutes=30), T0 - HOUR).status_code == 202
+        response = young.create(T0 - 3 * HOUR, T0 - 2 * HOUR)
+        assert response.status_code == 400 and response.json()["errors"][0]["message"] == (
+            "dataStartTime 2024-05-01T09:00:00Z is out of range: "
+            "it may be at most 2.5 hours before the time of the request.")
+    assert [entry.status for entry in sim.log.entries] == [200, 202, 400]
+    with pytest.raises(ValueError):
+        Simulator(max_data_age_hours=0)

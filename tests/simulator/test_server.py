@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -16,7 +19,7 @@ from rtsales.cli import app
 from rtsales.clock import HOUR, FrozenClock, iso
 from rtsales.simulator import BackgroundServer, Faults, Simulator, SimulatorServer, is_loopback
 
-from .helpers import T0, US, Api, gunzip_json
+from .helpers import REPORTS, T0, US, Api, gunzip_json
 
 
 def test_full_flow_over_loopback(clock: FrozenClock) -> None:
@@ -42,6 +45,24 @@ def test_full_flow_over_loopback(clock: FrozenClock) -> None:
         assert counts["getReport"] == {"200": 2, "429": 1} and counts["download"] == {"200": 1}
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.base_url}/_sim/clock", timeout=2)
+
+
+def test_document_url_is_the_servers_own_address_whatever_the_host_header(clock: FrozenClock) -> None:
+    """Clients such as python-amazon-sp-api send the Host they sign for, not the one they connect to."""
+    sim = Simulator(seed=7, clock=clock)
+    with BackgroundServer(sim) as server, httpx.Client(base_url=server.base_url, timeout=5) as http:
+        api = Api(http, clock, sim)
+        document_id = api.finished_report(T0 - 4 * HOUR, T0)["reportDocumentId"]
+        connection = HTTPConnection(server.host, server.port, timeout=5)
+        connection.request("GET", f"{REPORTS}/documents/{quote(document_id)}", headers={
+            "Host": "sellingpartnerapi-na.amazon.com", **api.headers})
+        response = connection.getresponse()
+        url = json.loads(response.read())["url"]
+        connection.close()
+        assert response.status == 200
+        assert url.startswith(f"http://127.0.0.1:{server.port}/_sim/documents/")
+        download = httpx.get(url, timeout=5)
+        assert download.status_code == 200 and gunzip_json(download.content)["reportData"]
 
 
 def test_slow_answers_sleep_on_the_server(clock: FrozenClock) -> None:
@@ -106,7 +127,7 @@ def test_non_loopback_needs_explicit_host_and_flag(run: Callable[..., Any], serv
 
 def test_serve_prints_settings_and_uses_options(run: Callable[..., Any], served: list[Any]) -> None:
     result = run("--port", "0", "--seed", "5", "--p429", "0.5", "--p-expired", "1", "--max-window-hours", "6",
-                 env={"RTSALES_NOW": "2024-05-01T12:00:00Z"})
+                 "--p-cancel", "0.25", "--p-400", "0.125", "--max-data-age-hours", "48.5", env={"RTSALES_NOW": "2024-05-01T12:00:00Z"})
     assert result.exit_code == 0, result.output
     for line in ("SPAPI_ENDPOINT=http://127.0.0.1:8765", "LWA_TOKEN_URL=http://127.0.0.1:8765/auth/o2/token",
                  "LWA_CLIENT_ID=sim-client-id", "LWA_CLIENT_SECRET=sim-client-secret",
@@ -114,13 +135,14 @@ def test_serve_prints_settings_and_uses_options(run: Callable[..., Any], served:
         assert line in result.output
     model, host, port = served[0]
     assert (host, port, model.seed) == ("127.0.0.1", 0, 5)
-    assert model.faults == Faults(p429=0.5, p_expired=1.0)
-    assert model.max_window.total_seconds() == 6 * 3600
+    assert model.faults == Faults(p429=0.5, p_expired=1.0, p_cancel=0.25, p_400=0.125)
+    assert model.max_window.total_seconds() == 6 * 3600 and model.max_data_age.total_seconds() == 48.5 * 3600
     assert isinstance(model.clock, FrozenClock) and model.clock.now() == T0
 
 
 def test_serve_uses_the_system_clock_without_rtsales_now(run: Callable[..., Any], served: list[Any]) -> None:
     assert run().exit_code == 0
+    assert served[0][0].max_data_age.total_seconds() == 168 * 3600
     assert not served[0][0].clock.frozen and served[0][1:] == ("127.0.0.1", 8765)
 
 
