@@ -23,7 +23,7 @@ from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, ledger_counts,
-                            newest_wanted_hour, oldest_fetchable_hour, reopen, seed, split, transition,
+                            newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, reopen, seed, split, transition,
                             unconfirmed_empty, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
@@ -138,9 +138,10 @@ class SyncRun:
         settled_before = now - HOUR - timedelta(hours=settings.settle_hours)
         for mp in self.leased:
             with transaction(self.db) as conn:
-                seed(conn, mp, now, self._oldest(now), lag)
+                seed(conn, mp, now, self.oldest(now), lag)
                 expire_aged(conn, mp, self._fetchable(now), now, settings.max_data_age_hours)
-                empties = unconfirmed_empty(conn, mp, settled_before, now - CONFIRM_AFTER)
+                prune_unfetched(conn, mp, self.oldest(now))
+                empties = unconfirmed_empty(conn, mp, self.oldest(now), settled_before, now - CONFIRM_AFTER)
                 if empties:
                     reopen(conn, mp, empties, now)
 
@@ -149,7 +150,7 @@ class SyncRun:
         latest = max(now, self.deadline)
         return oldest_fetchable_hour(latest, timedelta(hours=self.settings.max_data_age_hours))
 
-    def _oldest(self, now: datetime) -> datetime:
+    def oldest(self, now: datetime) -> datetime:
         """The oldest hour this run may claim: the lookback (fill-day: any day Amazon still serves)."""
         lookback = floor_hour(now - timedelta(days=self.settings.lookback_days))
         return self._fetchable(now) if self.focus is not None else max(lookback, self._fetchable(now))
@@ -157,7 +158,7 @@ class SyncRun:
     def _has_work(self) -> bool:
         """Any leased marketplace with an hour in flight or claimable, or an audit due."""
         now, conn = self.clock.now(), self.db.conn
-        return any(in_flight(conn, mp) or claimable(conn, mp, now, self._oldest(now))
+        return any(in_flight(conn, mp) or claimable(conn, mp, now, self.oldest(now))
                    or any(audits.is_due(self.db, mp, kind, now) for kind in self._audit_kinds())
                    for mp in self.leased)
 
@@ -213,7 +214,7 @@ class SyncRun:
     def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
         cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
         now = self.clock.now()
-        rows = claimable(self.db.conn, mp, now, self._oldest(now))
+        rows = claimable(self.db.conn, mp, now, self.oldest(now))
         if self.focus is not None:
             rows = [row for row in rows if row[0] in self.focus]
         return coalesce(mp, rows, cap)
@@ -224,7 +225,7 @@ class SyncRun:
         for mp, _ in self._live():
             for kind in self._audit_kinds():
                 if audits.is_due(self.db, mp, kind, now):
-                    keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours, self._oldest(now))
+                    keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours, self.oldest(now))
                     started = audits.start_audit(self.db, mp, kind, keys, now)
                     self.result.audits.append({"kind": kind, "marketplace_id": mp, "hours": started.hours})
 

@@ -147,7 +147,14 @@ def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
         f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC", [marketplace_id, iso(oldest) if oldest else "", iso(now)]))
 
 
-def unconfirmed_empty(conn: sqlite3.Connection, marketplace_id: str, settled_before: datetime,
+def prune_unfetched(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime) -> int:
+    """Forget never-fetched hours older than the lookback (it shrank, or time moved on): they are
+    never claimed, and a wider lookback seeds them again."""
+    return conn.execute(f"DELETE FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc < ? AND status = 'MISSING' "
+                        f"AND data_state = 'none'", [marketplace_id, iso(oldest)]).rowcount
+
+
+def unconfirmed_empty(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime, settled_before: datetime,
                       asked_before: datetime) -> list[str]:
     """APPLIED hours whose only answer so far was empty, now settled: one more fetch decides them.
 
@@ -155,9 +162,9 @@ def unconfirmed_empty(conn: sqlite3.Connection, marketplace_id: str, settled_bef
     final only when a fetch made after the hour settled, and after the first answer, agrees."""
     return [k for (k,) in conn.execute(
         f"SELECT hour_utc FROM {LEDGER} l WHERE marketplace_id = ? AND status = 'APPLIED' "
-        f"AND data_state = 'provisional' AND hour_utc < ? AND updated_at <= ? AND NOT EXISTS "
+        f"AND data_state = 'provisional' AND hour_utc >= ? AND hour_utc < ? AND updated_at <= ? AND NOT EXISTS "
         f"(SELECT 1 FROM vendor_realtime_sales s WHERE s.marketplace_id = l.marketplace_id "
-        f"AND s.hour_utc = l.hour_utc)", [marketplace_id, iso(settled_before), iso(asked_before)])]
+        f"AND s.hour_utc = l.hour_utc)", [marketplace_id, iso(oldest), iso(settled_before), iso(asked_before)])]
 
 
 def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_hours: int) -> list[Window]:

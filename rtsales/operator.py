@@ -44,7 +44,7 @@ def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketp
         now = run.clock.now()
         newest = newest_wanted_hour(now, timedelta(minutes=settings.safety_lag_minutes))
         for mp in run.leased:
-            keys = audits.audit_hours(kind, newest, settings.audit_daily_hours, fetchable_from(settings, now))
+            keys = audits.audit_hours(kind, newest, settings.audit_daily_hours, run.oldest(now))
             started.append(audits.start_audit(db, mp, kind, keys, now))
 
     result = SyncRun(db, settings, clock, transport, command=f"audit-{kind}", marketplaces=marketplaces,
