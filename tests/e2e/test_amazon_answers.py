@@ -104,10 +104,13 @@ def test_a_first_fetch_cancelled_is_confirmed_before_it_is_final(cron: Callable[
     c.settle(12)
     for _ in range(4 * 5):  # settle hours plus the re-ask delay
         c.cycle()
-    settled = START - timedelta(hours=4)
-    assert c.mismatches(US, settled) == []  # every real sales hour got its rows after all
-    finals = _ledger(c, f"status = 'APPLIED' AND hour_utc < '{iso(settled)}'")
+    settled, lookback = START - timedelta(hours=4), iso(c.clock.now() - timedelta(days=7))
+    wrong = c.mismatches(US, settled)
+    assert wrong and all(hour < lookback for hour in wrong)  # every real sales hour in the lookback has its rows
+    finals = _ledger(c, f"status = 'APPLIED' AND hour_utc < '{iso(settled)}' AND hour_utc >= '{lookback}'")
     assert finals and {state for _, _, state, _ in finals} == {"final"}
+    edge = _ledger(c, f"hour_utc < '{lookback}'")  # left the lookback before its check: still provisional
+    assert edge and all(state != "final" for _, _, state, _ in edge)
 
 
 def test_a_generic_400_fails_the_window_without_learning_a_cap(cron: Callable[..., SimulatedCron]) -> None:
