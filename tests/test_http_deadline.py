@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,29 +100,33 @@ def test_a_refused_connection_is_still_httpx_connect_error() -> None:
         client.get(f"http://127.0.0.1:{port}/")
 
 
+def gave_up(server: DripServer, call: Callable[[], object], kind: type[Exception], message: str) -> Exception:
+    """`call` failed with the client's usual timeout error, after ATTEMPTS dripped attempts."""
+    error = failure(call)
+    assert isinstance(error, kind), repr(error)
+    assert message in str(error)
+    assert len(server.dripped) == ATTEMPTS, server.dripped  # an overrun is retried like a timeout
+    return error
+
+
 @pytest.mark.parametrize("drip", DRIPS)
 def test_create_report_times_out(serve: Callable[..., DripServer], make_settings: Callable[..., Settings],
                                  clock: FrozenClock, drip: str) -> None:
     server = serve(drip, instant={TOKEN_PATH: TOKEN})
-    client = _spapi(make_settings, clock, server)
-    error = failure(lambda: client.create_report("ATVPDKIKX0DER", T0 - timedelta(hours=1), T0))
-    client.close()
-    assert isinstance(error, SpApiError) and error.code == "Transient", repr(error)
-    assert "createReport: timed out after retries" in str(error)
-    assert [line.split(" ")[0] for line in server.dripped] == ["POST"] * ATTEMPTS
+    with closing(_spapi(make_settings, clock, server)) as client:
+        error = gave_up(server, lambda: client.create_report("ATVPDKIKX0DER", T0 - timedelta(hours=1), T0),
+                        SpApiError, "createReport: timed out after retries")
+    assert isinstance(error, SpApiError) and error.code == "Transient"
+    assert all(line.startswith("POST /reports/2021-06-30/reports ") for line in server.dripped)
 
 
 @pytest.mark.parametrize("drip", DRIPS)
 def test_document_download_times_out(serve: Callable[..., DripServer], make_settings: Callable[..., Settings],
                                      clock: FrozenClock, drip: str) -> None:
     server = serve(drip)
-    client = _spapi(make_settings, clock, server)
     document = DocumentInfo(document_id="doc-1", url=server.url + "/doc-1", compression=None)
-    error = failure(lambda: client.download_raw(document))
-    client.close()
-    assert isinstance(error, SpApiError), repr(error)
-    assert "download: timed out after retries" in str(error)
-    assert len(server.dripped) == ATTEMPTS
+    with closing(_spapi(make_settings, clock, server)) as client:
+        gave_up(server, lambda: client.download_raw(document), SpApiError, "download: timed out after retries")
 
 
 def test_login_with_amazon_times_out(serve: Callable[..., DripServer], make_settings: Callable[..., Settings],
@@ -129,10 +134,8 @@ def test_login_with_amazon_times_out(serve: Callable[..., DripServer], make_sett
     server = serve("headers")
     settings = make_settings(LWA_TOKEN_URL=server.url + TOKEN_PATH, HTTP_TIMEOUT_SECONDS=TIMEOUT)
     with build_client(settings.http_timeout_seconds) as http:
-        error = failure(LwaAuth(settings, http, clock).access_token)
-    assert isinstance(error, LoginError), repr(error)
-    assert "Login with Amazon failed: timed out after retries" in str(error)
-    assert len(server.dripped) == ATTEMPTS
+        gave_up(server, LwaAuth(settings, http, clock).access_token, LoginError,
+                "Login with Amazon failed: timed out after retries")
 
 
 def test_keepa_times_out(serve: Callable[..., DripServer], make_settings: Callable[..., Settings],
@@ -140,12 +143,9 @@ def test_keepa_times_out(serve: Callable[..., DripServer], make_settings: Callab
     server = serve("body")
     settings = make_settings(KEEPA_API_KEY="keepa-test-key-0123456789abcdef", KEEPA_API_URL=server.url,
                              HTTP_TIMEOUT_SECONDS=TIMEOUT)
-    client = KeepaClient(settings, clock, TokenBudget(open_db(tmp_path / "keepa.db"), settings, clock))
-    error = failure(client.token_status)
-    client.close()
-    assert isinstance(error, KeepaError), repr(error)
-    assert "Keepa /token: timed out after retries" in str(error)
-    assert len(server.dripped) == ATTEMPTS
+    budget = TokenBudget(open_db(tmp_path / "keepa.db"), settings, clock)
+    with closing(KeepaClient(settings, clock, budget)) as client:
+        gave_up(server, client.token_status, KeepaError, "Keepa /token: timed out after retries")
 
 
 def test_xai_times_out(serve: Callable[..., DripServer], make_settings: Callable[..., Settings],
@@ -153,10 +153,7 @@ def test_xai_times_out(serve: Callable[..., DripServer], make_settings: Callable
     server = serve("headers")
     settings = make_settings(XAI_API_KEY="xai-test-key-0123456789abcdef", XAI_API_URL=server.url,
                              HTTP_TIMEOUT_SECONDS=TIMEOUT)
-    client = XaiClient(settings, clock)
-    error = failure(lambda: client.complete("is a calculus textbook seasonal?"))
-    client.close()
-    assert isinstance(error, XaiError), repr(error)
-    assert "xAI call failed: timed out after retries" in str(error)
-    assert error.may_have_cost  # the request was sent: xAI may have started on it
-    assert len(server.dripped) == ATTEMPTS
+    with closing(XaiClient(settings, clock)) as client:
+        error = gave_up(server, lambda: client.complete("is a calculus textbook seasonal?"), XaiError,
+                        "xAI call failed: timed out after retries")
+    assert isinstance(error, XaiError) and error.may_have_cost  # the request was sent: xAI may bill it
