@@ -7,8 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from rtsales import http
 from rtsales.clock import FrozenClock, parse_instant
 from rtsales.config import Settings, load_settings, setting_names
 
@@ -30,6 +32,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def httpx_mock_answers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-httpx answers only requests sent through httpx.HTTPTransport: where a test uses it,
+    clients get that transport instead of rtsales' DeadlineTransport (tests/test_http_deadline.py)."""
+    if "httpx_mock" in request.fixturenames:
+        monkeypatch.setattr(http, "DeadlineTransport", lambda _seconds: httpx.HTTPTransport())
 
 
 @pytest.fixture
