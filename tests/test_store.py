@@ -125,3 +125,18 @@ def test_locked_database_gives_clear_error(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(StoreError, match="locked by another process"), transaction(db):
         pass
     holder.execute("ROLLBACK")
+
+
+def test_disk_full_mid_transaction_is_named_not_hidden_by_the_rollback(tmp_path: Path) -> None:
+    """SQLite rolls back by itself on SQLITE_FULL; our ROLLBACK must not replace the cause."""
+    db = open_db(tmp_path / "full.db")
+    db.conn.execute("INSERT INTO rtsales_state VALUES ('kept', 'v', 't')")
+    pages = db.conn.execute("PRAGMA page_count").fetchone()[0]
+    db.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: not one more page
+    with pytest.raises(StoreError) as raised, transaction(db) as conn:
+        conn.execute("DELETE FROM rtsales_state")
+        conn.executemany("INSERT INTO rtsales_state VALUES (?, ?, 't')", ((f"k{n}", "x" * 500) for n in range(500)))
+    assert raised.value.message == f"database {tmp_path / 'full.db'}: disk full"
+    assert raised.value.hint == f"free space under {tmp_path}"
+    assert not db.conn.in_transaction
+    assert db.conn.execute("SELECT key FROM rtsales_state").fetchall() == [("kept",)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from rtsales.errors import DatabaseBusyError, StoreError
-from rtsales.store.migrations import check_version, migrate
+from rtsales.store.migrations import check_version, immediate, migrate
 
 BUSY_TIMEOUT_MS = 5000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -60,6 +60,10 @@ def _create_private(path: Path) -> None:
         os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
+
+
+def _folder(path: Path) -> Path:
+    return Path(os.path.abspath(path)).parent
 
 
 def _prepare(conn: sqlite3.Connection) -> None:
@@ -107,8 +111,10 @@ def database_problem(path: Path, exc: sqlite3.DatabaseError) -> StoreError | Non
     if "not a database" in text or "malformed" in text:
         return StoreError(f"database {path} is not a valid SQLite database",
                           hint="choose another --db / RTSALES_DB; rtsales will not overwrite it")
-    if "disk is full" in text or "disk I/O error" in text:
-        return StoreError(f"database {path}: {text}", hint="free some disk space or check the file system")
+    if "disk is full" in text:
+        return StoreError(f"database {path}: disk full", hint=f"free space under {_folder(path)}")
+    if "disk I/O error" in text:
+        return StoreError(f"database {path}: disk I/O error", hint="check the disk and its file system")
     return None
 
 
@@ -118,18 +124,16 @@ def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
 
 @contextmanager
 def transaction(db: Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-    conn = db.conn
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception; a full disk, a read-only file or
+    a lock held too long is re-raised as the StoreError that names it."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise _store_error(Path(db_path(db)), exc) from None
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        with immediate(db.conn) as conn:
+            yield conn
+    except sqlite3.DatabaseError as exc:
+        problem = database_problem(Path(db_path(db)), exc)
+        if problem is None:
+            raise
+        raise problem from exc
 
 
 def db_path(db: Database) -> str:

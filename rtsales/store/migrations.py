@@ -8,7 +8,8 @@ Append new migrations; never edit a released one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
 from rtsales.errors import StoreError
 
@@ -158,6 +159,23 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; on any exception ROLLBACK, then the exception itself.
+
+    After SQLITE_FULL or an I/O error SQLite may have rolled back already: a ROLLBACK then
+    would fail with "no transaction is active" and hide the real cause."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):  # the first error is the one worth reporting
+                conn.execute("ROLLBACK")
+        raise
+
+
 def check_version(conn: sqlite3.Connection) -> int:
     """The file's schema version; a version newer than this code knows is refused."""
     current = schema_version(conn)
@@ -177,14 +195,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     for number, step in enumerate(MIGRATIONS, start=1):
         if number <= current:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             if schema_version(conn) < number:  # another process may have won the race
                 step(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
                 applied += 1
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
     return applied
