@@ -11,7 +11,7 @@ import pytest
 
 from rtsales.errors import StoreError
 from rtsales.store import open_db, transaction
-from rtsales.store.migrations import MIGRATIONS, migrate, schema_version
+from rtsales.store.migrations import APPLICATION_ID, MIGRATIONS, migrate, schema_version
 from tests.unprivileged import give_away, run_python, shared_directory
 
 TABLES = {"vendor_realtime_sales", "vendor_rt_sales_hour_ledger", "vendor_rt_sales_worker_lock",
@@ -64,6 +64,7 @@ def test_ledger_rejects_unknown_status(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # a newer rtsales marks its files too
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
     conn.close()
     before = path.read_bytes()

@@ -1,4 +1,4 @@
-"""Opening the database: file checks, mode 0600, WAL, busy timeout, migrations.
+"""Opening the database: file checks, whose file it is, mode 0600, WAL, busy timeout, migrations.
 
 Every command opens the store through `open_db`. Writes that must be atomic use
 `transaction()` (BEGIN IMMEDIATE) on the raw connection; sqlite-utils serves
@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from rtsales.errors import DatabaseBusyError, StoreError
-from rtsales.store.migrations import check_version, immediate, migrate
+from rtsales.store.migrations import check_version, identify, immediate, migrate
 
 BUSY_TIMEOUT_MS = 5000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -62,14 +62,30 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
+def _make_private(path: Path) -> None:
+    # A blank file someone else made (`touch rtsales.db`, umask 022) is about to hold our
+    # data: 0600 first, before WAL mode creates the -wal and -shm with its mode.
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise StoreError(f"database {path} cannot be made private (0600): {exc.strerror}",
+                         hint="make the file yours (chown) or remove it and run again") from None
+
+
 def _folder(path: Path) -> Path:
     return Path(os.path.abspath(path)).parent
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    owner = identify(conn)  # before any write: another application's file is left as it was
+    if owner == "other":
+        raise StoreError(f"database {path} is not an rtsales database (another application's SQLite file)",
+                         hint="choose another --db / RTSALES_DB; rtsales will not change it")
     check_version(conn)  # before WAL: switching journal mode rewrites the header
+    if owner == "blank":
+        _make_private(path)
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
@@ -86,7 +102,7 @@ def open_db(path: Path) -> Database:
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
-        _prepare(conn)
+        _prepare(conn, path)
     except BaseException as exc:
         if conn is not None:
             conn.close()  # a refused file keeps no -wal / -shm of ours beside it
