@@ -11,6 +11,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT
 from rtsales.store import open_db
 from rtsales.store.migrations import APPLICATION_ID, MIGRATIONS, mark_as_rtsales, schema_version
 from tests.conftest import CREDS, T0
-from tests.reliability.conftest import MP, NOW, assert_one_error_line, files_under, invoke, populate, snapshot
+from tests.reliability.conftest import (ERROR_LINE, MP, NOW, assert_one_error_line, files_under, invoke, populate,
+                                       snapshot)
+from tests.unprivileged import give_away, run_python, shared_directory
 
 
 @pytest.fixture
@@ -147,6 +150,118 @@ def test_empty_database_is_initialised(tmp_path: Path, blank: str) -> None:
     db = open_db(path)
     assert db.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert schema_version(db.conn) == len(MIGRATIONS)
+
+
+# -- 3. a read-only database, then made writable ------------------------------------------------
+
+
+def _nobody_env(path: Path, base_url: str = "http://127.0.0.1:9") -> dict[str, str]:
+    return {**_sim_env(base_url, path), "RTSALES_NOW": NOW}
+
+
+@contextmanager
+def _nobodys_database() -> Iterator[tuple[Path, Path]]:
+    """(folder, database): a populated database in its own folder, both belonging to the user
+    that `run_python` runs as."""
+    with shared_directory() as shared:
+        home = shared / "home"
+        home.mkdir()
+        path = populate(home / "vendor.db")
+        give_away(home, path)
+        yield home, path
+
+
+@pytest.mark.parametrize("args", [["status"], ["sales"], ["xai", "quota"]], ids=lambda a: "-".join(a))
+def test_reading_a_read_only_database_leaves_nothing_behind(simulator: tuple[Simulator, str],
+                                                            args: list[str]) -> None:
+    """The owner's file is 0400; reading it must not leave -wal/-shm that break the next sync
+    once the owner makes it writable again (chmod 600)."""
+    _, base_url = simulator
+    with _nobodys_database() as (home, path):
+        path.chmod(0o400)
+        raw = path.read_bytes()
+        done = run_python(["-m", "rtsales", *args], cwd=home, env=_nobody_env(path))
+        assert done.returncode == 0, done.stderr
+        assert files_under(home) == ["vendor.db"] and path.read_bytes() == raw
+        path.chmod(0o600)
+        synced = run_python(["-m", "rtsales", "sync"], cwd=home, env=_nobody_env(path, base_url))
+        assert synced.returncode == 0, synced.stderr
+
+
+def test_read_only_database_with_a_writers_wal_is_read_through_it() -> None:
+    """A writer's -wal/-shm beside a read-only file: its committed rows are seen, nothing is created."""
+    with shared_directory() as shared:
+        path = populate(shared / "vendor.db")
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("INSERT INTO rtsales_state VALUES ('in-the-wal', 'yes', 't')")
+        try:
+            give_away(shared, *(p for p in shared.iterdir()))
+            path.chmod(0o400)
+            files = files_under(shared)
+            assert {"vendor.db-wal", "vendor.db-shm"} <= set(files)
+            done = run_python(["-c", "from rtsales.store import open_db\n"
+                                     "db = open_db('vendor.db')\n"
+                                     "print(db.conn.execute(\"SELECT value FROM rtsales_state "
+                                     "WHERE key = 'in-the-wal'\").fetchone()[0])"], cwd=shared)
+            assert done.stdout.strip() == "yes", done.stderr
+            assert files_under(shared) == files
+        finally:
+            writer.close()
+
+
+def test_read_only_database_with_an_orphaned_wal_is_refused_not_misread(tmp_path: Path) -> None:
+    """Committed rows in a -wal with no -shm: reading them would need a -shm we could not
+    remove, and reading the file alone would miss them. Refused, naming both files."""
+    source = populate(tmp_path / "source.db")
+    writer = sqlite3.connect(source, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("INSERT INTO rtsales_state VALUES ('in-the-wal', 'yes', 't')")
+    with _nobodys_database() as (home, path):
+        path.write_bytes(source.read_bytes())
+        Path(f"{path}-wal").write_bytes(Path(f"{source}-wal").read_bytes())
+        writer.close()
+        give_away(home, path, Path(f"{path}-wal"))
+        path.chmod(0o400)
+        files = files_under(home)
+        done = run_python(["-m", "rtsales", "status"], cwd=home, env=_nobody_env(path))
+        assert done.returncode == 1 and ERROR_LINE.fullmatch(done.stderr), done.stderr
+        assert f"database {path} is read-only" in done.stderr and f"{path}-wal" in done.stderr
+        assert files_under(home) == files
+
+
+def _leave_read_only_sidecars(home: Path, path: Path) -> None:
+    """What an older rtsales `status` left: -wal and -shm with the read-only file's mode 0400."""
+    path.chmod(0o400)
+    done = run_python(["-c", "import sqlite3\nconn = sqlite3.connect('vendor.db')\n"
+                             "conn.execute('SELECT * FROM sqlite_master').fetchall()\nconn.close()"], cwd=home)
+    assert done.returncode == 0, done.stderr
+    path.chmod(0o600)
+
+
+def _leave_sidecars_of_another_user(home: Path, path: Path) -> None:
+    """-wal and -shm that belong to someone else (as root: root's; as a user: unreadable)."""
+    for sidecar in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        sidecar.write_bytes(b"")
+        sidecar.chmod(0o600 if os.geteuid() == 0 else 0)
+
+
+@pytest.mark.parametrize("leave", [_leave_read_only_sidecars, _leave_sidecars_of_another_user],
+                         ids=["read-only", "another-owner"])
+def test_permission_error_names_every_file_to_fix(simulator: tuple[Simulator, str],
+                                                  leave: Callable[[Path, Path], None]) -> None:
+    """-wal/-shm the owner cannot use beside a database made writable again (chmod 600): the
+    error names the database and each of them, not only the database."""
+    _, base_url = simulator
+    with _nobodys_database() as (home, path):
+        leave(home, path)
+        assert files_under(home) == ["vendor.db", "vendor.db-shm", "vendor.db-wal"]
+        done = run_python(["-m", "rtsales", "sync"], cwd=home, env=_nobody_env(path, base_url))
+        assert done.returncode == 1, done.stderr
+        assert ERROR_LINE.fullmatch(done.stderr), done.stderr
+        assert f"database {path} " in done.stderr and "writable" in done.stderr
+        for name in (path, f"{path}-wal", f"{path}-shm"):
+            assert str(name) in done.stderr, (name, done.stderr)
 
 
 # -- 4. an empty file made by `touch` -------------------------------------------------------------
