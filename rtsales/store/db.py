@@ -91,7 +91,8 @@ def _writable(path: Path) -> bool:
 
 def _read_only_uri(path: Path) -> str:
     """Through a writer's existing -wal and -shm (mode=ro), or, with no WAL to read, the file
-    alone (immutable): either way SQLite creates no file."""
+    alone (immutable): either way SQLite creates no file. Immutable takes no locks, so a
+    writer that starts meanwhile is not seen: acceptable for a read-only command's snapshot."""
     wal, shm = _sidecars(path)
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     if wal.exists() and shm.exists():
