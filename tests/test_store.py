@@ -11,7 +11,7 @@ import pytest
 
 from rtsales.errors import StoreError
 from rtsales.store import open_db, transaction
-from rtsales.store.migrations import MIGRATIONS, migrate, schema_version
+from rtsales.store.migrations import APPLICATION_ID, MIGRATIONS, migrate, schema_version
 from tests.unprivileged import give_away, run_python, shared_directory
 
 TABLES = {"vendor_realtime_sales", "vendor_rt_sales_hour_ledger", "vendor_rt_sales_worker_lock",
@@ -64,6 +64,7 @@ def test_ledger_rejects_unknown_status(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # a newer rtsales marks its files too
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
     conn.close()
     before = path.read_bytes()
@@ -125,3 +126,18 @@ def test_locked_database_gives_clear_error(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(StoreError, match="locked by another process"), transaction(db):
         pass
     holder.execute("ROLLBACK")
+
+
+def test_disk_full_mid_transaction_is_named_not_hidden_by_the_rollback(tmp_path: Path) -> None:
+    """SQLite rolls back by itself on SQLITE_FULL; our ROLLBACK must not replace the cause."""
+    db = open_db(tmp_path / "full.db")
+    db.conn.execute("INSERT INTO rtsales_state VALUES ('kept', 'v', 't')")
+    pages = db.conn.execute("PRAGMA page_count").fetchone()[0]
+    db.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: not one more page
+    with pytest.raises(StoreError) as raised, transaction(db) as conn:
+        conn.execute("DELETE FROM rtsales_state")
+        conn.executemany("INSERT INTO rtsales_state VALUES (?, ?, 't')", ((f"k{n}", "x" * 500) for n in range(500)))
+    assert raised.value.message == f"database {tmp_path / 'full.db'}: disk full"
+    assert raised.value.hint == f"free space under {tmp_path}"
+    assert not db.conn.in_transaction
+    assert db.conn.execute("SELECT key FROM rtsales_state").fetchall() == [("kept",)]

@@ -1,4 +1,5 @@
-"""Numbered schema migrations, recorded in PRAGMA user_version, applied on open.
+"""Numbered schema migrations, recorded in PRAGMA user_version, applied on open, and
+whose file it is: blank, rtsales's (PRAGMA application_id) or another application's.
 
 Each migration runs in its own BEGIN IMMEDIATE transaction and re-checks the
 version inside it, so two processes opening a new file at once apply it once.
@@ -8,11 +9,20 @@ Append new migrations; never edit a released one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Literal
 
 from rtsales.errors import StoreError
 
 Migration = Callable[[sqlite3.Connection], None]
+Owner = Literal["blank", "rtsales", "other"]
+
+# PRAGMA application_id of every rtsales database: the ASCII bytes of "rtsl" read as a
+# big-endian 32-bit integer, as SQLite stores it at offset 68 of the file header.
+APPLICATION_ID = int.from_bytes(b"rtsl", "big")  # 0x7274736C = 1920234348
+# Created by migration 1: how a file made before rtsales set APPLICATION_ID is recognised.
+_LEGACY_MARK = "vendor_rt_sales_hour_ledger"
 
 
 def _m001_core(conn: sqlite3.Connection) -> None:
@@ -196,11 +206,57 @@ def _m005_amazon_answers(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE vendor_rt_sales_audit_runs ADD COLUMN hours_inconclusive INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers]
+def mark_as_rtsales(conn: sqlite3.Connection) -> None:
+    """Say in the file that it is rtsales's: PRAGMA application_id and a one-row marker table.
+
+    Older rtsales files get it on their next open. created_at is SQLite's clock, not the
+    injected Clock (migrations have none); nothing reads it, it is for a person looking."""
+    conn.execute("""
+        CREATE TABLE IF NOT EXISTS rtsales_meta (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            application TEXT NOT NULL,
+            created_at  TEXT NOT NULL
+        )""")
+    conn.execute("INSERT OR IGNORE INTO rtsales_meta VALUES (1, 'rtsales', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # transactional: rolled back with the rest
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers,
+                               mark_as_rtsales]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def identify(conn: sqlite3.Connection) -> Owner:
+    """Whose file this is; reads only, so another application's file is left as it was."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return "rtsales"
+    names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    if app_id == 0 and _LEGACY_MARK in names:
+        return "rtsales"  # made before the marker; mark_as_rtsales stamps it
+    if app_id == 0 and not names and schema_version(conn) == 0:
+        return "blank"
+    return "other"
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; on any exception ROLLBACK, then the exception itself.
+
+    After SQLITE_FULL or an I/O error SQLite may have rolled back already: a ROLLBACK then
+    would fail with "no transaction is active" and hide the real cause."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):  # the first error is the one worth reporting
+                conn.execute("ROLLBACK")
+        raise
 
 
 def check_version(conn: sqlite3.Connection) -> int:
@@ -222,14 +278,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     for number, step in enumerate(MIGRATIONS, start=1):
         if number <= current:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(conn):
             if schema_version(conn) < number:  # another process may have won the race
                 step(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
                 applied += 1
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
     return applied
