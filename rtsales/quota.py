@@ -7,13 +7,14 @@ and resets on success. Buckets refill continuously at the documented rate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, iso, parse_instant
+from rtsales.clock import Clock, iso, later, parse_instant
 from rtsales.errors import SpApiQuotaError
 from rtsales.store import transaction
 
@@ -40,6 +41,16 @@ SPAPI_PLANS: dict[str, UsagePlan] = {
 }
 
 
+MAX_HITS = 1_000_000  # a stored count beyond this (a hand edit) doubles no further anyway
+MAX_WAIT_SECONDS = 86_400.0  # a longer wait for one token is re-checked after a day, never overflows
+
+
+def doubled(base: timedelta, doublings: int, cap: timedelta) -> timedelta:
+    """min(base * 2**doublings, cap), decided before multiplying: 2**doublings may be astronomically large."""
+    factor = 2 ** min(max(doublings, 0), 64)  # 2**64 times any positive base is past every cap
+    return cap if base.total_seconds() * factor >= cap.total_seconds() else base * factor
+
+
 def _row(db: Database, api: str) -> Cooldown | None:
     row = db.conn.execute("SELECT reason, until_utc, consecutive_hits FROM api_cooldowns WHERE api = ?",
                           [api]).fetchone()
@@ -63,8 +74,8 @@ def start_cooldown(db: Database, api: str, now: datetime, base: timedelta, cap: 
                            [api]).fetchone()
         if row and parse_instant(row[1]) > now:
             return Cooldown(api, reason, parse_instant(row[1]), row[0])  # already cooling down
-        hits = (row[0] if row else 0) + 1
-        until = now + min(base * (2 ** (hits - 1)), cap)
+        hits = min(max(row[0] if row else 0, 0), MAX_HITS) + 1
+        until = later(now, doubled(base, hits - 1, cap))
         conn.execute("INSERT INTO api_cooldowns VALUES (?, ?, ?, ?, ?) ON CONFLICT(api) DO UPDATE SET "
                      "reason = excluded.reason, until_utc = excluded.until_utc, "
                      "consecutive_hits = excluded.consecutive_hits, updated_at = excluded.updated_at",
@@ -97,7 +108,8 @@ def take_token(db: Database, operation: str, plan: UsagePlan, now: datetime) -> 
             elapsed = max(0.0, (now - parse_instant(row[1])).total_seconds())
             tokens = min(float(plan.burst), row[0] + elapsed * plan.rate)
         if tokens < 1.0:
-            return (1.0 - tokens) / plan.rate
+            # rounded up to whole microseconds (a clock's resolution) so the wait really refills one token
+            return math.ceil(min((1.0 - tokens) / plan.rate, MAX_WAIT_SECONDS) * 1e6) / 1e6
         conn.execute("INSERT INTO api_rate_buckets VALUES (?, ?, ?) ON CONFLICT(operation) DO UPDATE SET "
                      "tokens = excluded.tokens, updated_at = excluded.updated_at",
                      [operation, tokens - 1.0, now.isoformat()])  # full precision: refill math
@@ -133,7 +145,7 @@ class Pacer:
         if plan is None:
             return
         while (wait := take_token(self._db, operation, plan, self._clock.now())) > 0:
-            if self._clock.frozen or self._clock.now() + timedelta(seconds=wait) > self._deadline:
+            if self._clock.frozen or wait > (self._deadline - self._clock.now()).total_seconds():
                 raise OutOfTokens(operation, wait)
             self._clock.sleep(wait)
             self.waited += wait
