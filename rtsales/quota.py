@@ -2,14 +2,17 @@
 
 Both live in the database so every process, and every later cron run, honours
 them. A cooldown doubles when the first call after one hits 429 again (capped)
-and resets on success. Buckets refill continuously at the documented rate.
+and resets on success. Buckets refill continuously at the documented rate until
+Amazon names the rate it applies (x-amzn-RateLimit-Limit, often higher): that
+learned rate is kept in rtsales_state ('rate:<api>:<operation>') and used from
+then on; the burst stays the documented one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -49,6 +52,30 @@ def doubled(base: timedelta, doublings: int, cap: timedelta) -> timedelta:
     """min(base * 2**doublings, cap), decided before multiplying: 2**doublings may be astronomically large."""
     factor = 2 ** min(max(doublings, 0), 64)  # 2**64 times any positive base is past every cap
     return cap if base.total_seconds() * factor >= cap.total_seconds() else base * factor
+
+
+def usable_rate(rate: float) -> bool:
+    """A rate a bucket can refill at: finite and above zero."""
+    return math.isfinite(rate) and rate > 0
+
+
+def learned_rates(db: Database, api: str) -> dict[str, float]:
+    """operation -> the applied rate Amazon last named for it; a garbled value is skipped."""
+    prefix, rates = f"rate:{api}:", {}
+    for key, value in db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'rate:%'"):
+        try:
+            rate = float(value)
+        except ValueError:
+            continue
+        if key.startswith(prefix) and usable_rate(rate):
+            rates[key.removeprefix(prefix)] = rate
+    return rates
+
+
+def _save_rate(db: Database, api: str, operation: str, rate: float, now: datetime) -> None:
+    with transaction(db) as conn:
+        conn.execute("INSERT OR REPLACE INTO rtsales_state VALUES (?, ?, ?)",
+                     [f"rate:{api}:{operation}", repr(rate), iso(now)])
 
 
 def _row(db: Database, api: str) -> Cooldown | None:
@@ -134,8 +161,20 @@ class Pacer:
     def __init__(self, db: Database, clock: Clock, deadline: datetime,
                  plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None, api: str = "spapi"):
         self._db, self._clock, self._deadline = db, clock, deadline
-        self._plans, self._on_wait, self._api = plans, on_wait, api
+        self._on_wait, self._api = on_wait, api
+        learned = learned_rates(db, api)
+        self._plans = {op: replace(plan, rate=learned.get(op, plan.rate)) for op, plan in plans.items()}
+        self._confirmed: set[str] = set()  # operations whose rate this process has saved
         self.waited = 0.0
+
+    def learn(self, operation: str, rate: float) -> None:
+        """Amazon applied `rate` to `operation`: refill at it from now on, here and in later processes."""
+        plan = self._plans.get(operation)
+        if plan is None or not usable_rate(rate) or (operation in self._confirmed and rate == plan.rate):
+            return  # no documented burst to keep, a nonsense figure, or nothing new
+        self._plans[operation] = replace(plan, rate=rate)
+        self._confirmed.add(operation)
+        _save_rate(self._db, self._api, operation, rate, self._clock.now())
 
     def __call__(self, operation: str) -> None:
         cooldown = active_cooldown(self._db, self._api, self._clock.now())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from rtsales import lock
 from rtsales.clock import FrozenClock, format_duration, iso, later
@@ -169,3 +170,51 @@ def test_backoff_is_capped_before_multiplying(attempts: int, expected: timedelta
 def test_durations_and_shifts_never_raise() -> None:
     assert format_duration(float("inf")) and format_duration(float("nan")) == "0s"
     assert later(datetime.max.replace(tzinfo=UTC), timedelta(seconds=1)) == datetime.max.replace(tzinfo=UTC)
+
+
+# -- the rate Amazon applies, learned from x-amzn-RateLimit-Limit ---------------------------------
+
+def _rate_rows(db: Database) -> dict[str, str]:
+    return dict(db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'rate:%'").fetchall())
+
+
+def test_learned_rate_is_persisted_and_paces_the_next_process(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    one, two = open_db(tmp_path / "r.db"), open_db(tmp_path / "r.db")
+    first = Pacer(one, FrozenClock(NOW), NOW + timedelta(minutes=10), SPAPI_PLANS)
+    for _ in range(15):
+        first("createReport")
+    first.learn("createReport", 0.1)
+    assert _rate_rows(two) == {"rate:spapi:createReport": "0.1"}
+    clock = SteppingClock(NOW)
+    Pacer(two, clock, NOW + timedelta(minutes=10), SPAPI_PLANS)("createReport")  # a later process
+    assert clock.slept == [10.0]  # 1 / 0.1 s, not 1 / 0.0167 s
+    assert SPAPI_PLANS["createReport"].rate == 0.0167  # the defaults themselves are untouched
+
+
+def test_learned_rate_keeps_the_default_burst_and_a_lower_rate_slows_down(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    db, clock = open_db(tmp_path / "r.db"), SteppingClock(NOW)
+    pacer = Pacer(db, clock, NOW + timedelta(hours=1), SPAPI_PLANS)
+    pacer.learn("createReport", 0.005)
+    for _ in range(16):  # the burst stays 15
+        pacer("createReport")
+    assert clock.slept == [200.0]
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])
+def test_unusable_rates_are_not_learned(tmp_path: Path, rate: float) -> None:
+    db = open_db(tmp_path / "r.db")
+    pacer = Pacer(db, FrozenClock(NOW), NOW + timedelta(minutes=10), SPAPI_PLANS)
+    pacer.learn("createReport", rate)
+    pacer.learn("download", 1.0)  # no documented plan (no burst to keep): not paced, not learned
+    assert _rate_rows(db) == {}
+
+
+def test_a_garbled_stored_rate_falls_back_to_the_default(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    db, clock = open_db(tmp_path / "r.db"), SteppingClock(NOW)
+    db.conn.execute("INSERT INTO rtsales_state VALUES ('rate:spapi:createReport', 'nan', ?)", [iso(NOW)])
+    db.conn.execute("INSERT INTO api_rate_buckets VALUES ('createReport', 0.0, ?)", [NOW.isoformat()])
+    Pacer(db, clock, NOW + timedelta(minutes=10), SPAPI_PLANS)("createReport")
+    assert len(clock.slept) == 1 and 59 < clock.slept[0] < 61
