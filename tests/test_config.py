@@ -140,6 +140,13 @@ NOT_NUMBERS = {*FREE_TEXT, "LWA_TOKEN_URL", "XAI_API_URL", "KEEPA_API_URL", "KEE
                "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT", "ENABLE_VENDOR_RT_SALES_WEEKLY_AUDIT"}
 
 
+NOW_RANGE = "from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"
+
+
+def _absurd(name: str) -> str:
+    return "9999-12-31T23:59:59Z" if name == "RTSALES_NOW" else "99999999999"
+
+
 def _problem(name: str, value: str, **more: str) -> str:
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={name: value, **more})
@@ -155,9 +162,9 @@ def _problem(name: str, value: str, **more: str) -> str:
     ("SETTLE_HOURS", "73", "from 1 to 72"),
     ("HTTP_TIMEOUT_SECONDS", "601", "from 0.1 to 600"),
     ("HTTP_TIMEOUT_SECONDS", "0.05", "from 0.1 to 600"),
-    ("RTSALES_NOW", "9999-12-31T23:59:59Z", "from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"),
-    ("RTSALES_NOW", "0001-01-01T00:00:00Z", "from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"),
-    ("RTSALES_NOW", "1999-12-31T23:59:59Z", "from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"),
+    ("RTSALES_NOW", "9999-12-31T23:59:59Z", NOW_RANGE),
+    ("RTSALES_NOW", "0001-01-01T00:00:00Z", NOW_RANGE),
+    ("RTSALES_NOW", "1999-12-31T23:59:59Z", NOW_RANGE),
     ("KEEPA_DEFICIT_THRESHOLD", "99999999999", "from 0 to 1000000"),
     ("XAI_DAILY_LIMIT", "0", "from 1 to 1000000"),
 ])
@@ -180,8 +187,7 @@ def test_range_edges_are_accepted() -> None:
 
 @pytest.mark.parametrize("name", [n for n in _SIMPLE if n not in FREE_TEXT])
 def test_every_numeric_and_instant_setting_refuses_an_absurd_value(name: str) -> None:
-    value = "9999-12-31T23:59:59Z" if name == "RTSALES_NOW" else "99999999999"
-    assert f"{name}={value!r}" in _problem(name, value)
+    assert f"{name}={_absurd(name)!r}" in _problem(name, _absurd(name))
 
 
 def _documented_block(name: str) -> str:
@@ -196,8 +202,7 @@ def _documented_block(name: str) -> str:
 
 @pytest.mark.parametrize("name", [n for n in _SIMPLE if n not in NOT_NUMBERS])
 def test_env_example_documents_the_range_the_error_names(name: str) -> None:
-    value = "9999-12-31T23:59:59Z" if name == "RTSALES_NOW" else "99999999999"
-    found = re.search(r"from (\S+) to (\S+?)(?:[;)]|$)", _problem(name, value).split(f"{name}=", 1)[1])
+    found = re.search(r"from (\S+) to (\S+?)(?:[;)]|$)", _problem(name, _absurd(name)).split(f"{name}=", 1)[1])
     assert found, f"{name}: the error names no range"
     assert f"Range: {found[1]} to {found[2]}" in _documented_block(name)
 
