@@ -3,7 +3,7 @@
 Both live in the database so every process, and every later cron run, honours
 them. A cooldown doubles when the first call after one hits 429 again (capped)
 and resets on success. Buckets refill continuously at the documented rate until
-Amazon names the rate it applies (x-amzn-RateLimit-Limit, often higher): that
+Amazon names the rate it applies (x-amzn-RateLimit-Limit; it may differ): that
 learned rate is kept in rtsales_state ('rate:<api>:<operation>') and used from
 then on; the burst stays the documented one.
 """
@@ -61,7 +61,8 @@ def usable_rate(rate: float) -> bool:
 
 def learned_rates(db: Database, api: str) -> dict[str, float]:
     """operation -> the applied rate Amazon last named for it; a garbled value is skipped."""
-    prefix, rates = f"rate:{api}:", {}
+    prefix = f"rate:{api}:"
+    rates: dict[str, float] = {}
     for key, value in db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'rate:%'"):
         try:
             rate = float(value)
