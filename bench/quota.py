@@ -53,6 +53,7 @@ class Outcome:
 def run(days: int, marketplaces: int, window: int) -> Outcome:
     with tempfile.TemporaryDirectory(dir=data_dir()) as folder:
         settings = {"LOOKBACK_DAYS": str(days), "MAX_WINDOW_HOURS": str(window),
+                    "MAX_DATA_AGE_HOURS": str(max(168, 24 * days)),  # the simulator serves any age
                     "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": "false"}
         cron = SimulatedCron(Path(folder) / "quota.db", MARKETPLACES[:marketplaces], START, seed=1,
                              settings=settings)

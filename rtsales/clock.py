@@ -2,15 +2,21 @@
 
 `RTSALES_NOW` (through Settings) gives a FrozenClock: time stands still for the
 whole run and sleeping is a no-op, so tests and replays never wait for real time.
+Settings keep "now" between EARLIEST and LATEST, so adding any configured duration
+to it stays far from datetime's limits; `later` saturates for the rest.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 HOUR = timedelta(hours=1)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # the range RTSALES_NOW may take
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 class Clock(Protocol):
@@ -56,7 +62,10 @@ class FrozenClock:
 def to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp has no time zone; add 'Z' for UTC")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC instant Python has
+        raise ValueError(f"timestamp out of range: {value.isoformat()}") from None
 
 
 def parse_instant(text: str) -> datetime:
@@ -69,6 +78,14 @@ def parse_instant(text: str) -> datetime:
     return to_utc(value)
 
 
+def later(instant: datetime, delta: timedelta) -> datetime:
+    """`instant + delta` (delta >= 0), or the last instant Python can hold instead of an OverflowError."""
+    try:
+        return instant + delta
+    except OverflowError:
+        return _LAST
+
+
 def iso(value: datetime) -> str:
     """Second-precision UTC text, the form every timestamp column stores."""
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -76,7 +93,7 @@ def iso(value: datetime) -> str:
 
 def format_duration(seconds: float) -> str:
     """'45s', '3m 05s', '2h 10m': how long a wait is, for people."""
-    seconds = max(0, round(seconds))
+    seconds = 0 if math.isnan(seconds) else round(min(max(seconds, 0.0), 1e12))  # round(inf) would raise
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

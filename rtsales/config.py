@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from rtsales.clock import Clock, FrozenClock, SystemClock, parse_instant
+from rtsales.clock import EARLIEST, LATEST, Clock, FrozenClock, SystemClock, iso, parse_instant
 from rtsales.errors import ConfigError
 from rtsales.marketplaces import REGION_ENDPOINTS, lookup
 from rtsales.redaction import Secret
@@ -105,26 +105,36 @@ class Settings:
             )
 
 
-def _positive_int(text: str) -> int:
-    if not text.strip().isdigit() or int(text) <= 0:
-        raise ValueError("must be a whole number above 0")
-    return int(text)
+@dataclass(frozen=True)
+class _Whole:
+    """A whole number in [low, high]; the error names the range .env.example documents."""
+
+    low: int
+    high: int
+
+    def __call__(self, text: str) -> int:
+        text = text.strip()
+        # the digit count first: int() of 4300+ digits raises with a message of its own
+        if not (text.isascii() and text.isdigit()) or len(text) > 15 or not self.low <= int(text) <= self.high:
+            raise ValueError(f"must be a whole number from {self.low} to {self.high}")
+        return int(text)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise ValueError("must be a number above 0")
-    return value
+@dataclass(frozen=True)
+class _Number:
+    """A decimal number in [low, high] (NaN and infinities are outside)."""
 
+    low: float
+    high: float
 
-def _whole_number(text: str) -> int:
-    if not text.strip().isdigit():
-        raise ValueError("must be a whole number, 0 or more")
-    return int(text)
+    def __call__(self, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"must be a number from {self.low:g} to {self.high:g}")
+        return value
 
 
 def _keepa_policy(text: str) -> str:
@@ -164,9 +174,12 @@ def is_http_loopback(url: str) -> bool:
 
 def _instant(text: str) -> datetime:
     try:
-        return parse_instant(text)
+        value = parse_instant(text)
     except ValueError:
         raise ValueError("must be an ISO-8601 timestamp with a zone, e.g. 2026-01-01T00:15:00Z") from None
+    if not EARLIEST <= value <= LATEST:  # keeps now +/- any configured duration inside datetime's range
+        raise ValueError(f"must be from {iso(EARLIEST)} to {iso(LATEST)}")
+    return value
 
 
 def _key_safe_url(text: str) -> str:
@@ -177,36 +190,41 @@ def _key_safe_url(text: str) -> str:
     return url
 
 
+WEEK_MINUTES = 7 * 24 * 60
+MILLION = 1_000_000
+
 # env name -> (Settings field, parser). Credentials and marketplaces are handled apart.
+# Every number has a range (documented beside it in .env.example): large enough for any
+# real use, small enough that no time arithmetic on it can overflow.
 _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RTSALES_DB": ("db_path", Path),
     "LWA_TOKEN_URL": ("lwa_token_url", _url),
     "RTSALES_NOW": ("now", _instant),
-    "QUOTA_COOLDOWN_MINUTES": ("quota_cooldown_minutes", _positive_int),
-    "QUOTA_COOLDOWN_MAX_MINUTES": ("quota_cooldown_max_minutes", _positive_int),
+    "QUOTA_COOLDOWN_MINUTES": ("quota_cooldown_minutes", _Whole(1, WEEK_MINUTES)),
+    "QUOTA_COOLDOWN_MAX_MINUTES": ("quota_cooldown_max_minutes", _Whole(1, WEEK_MINUTES)),
     "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": ("daily_audit_enabled", _boolean),
     "ENABLE_VENDOR_RT_SALES_WEEKLY_AUDIT": ("weekly_audit_enabled", _boolean),
-    "AUDIT_DAILY_HOURS": ("audit_daily_hours", _positive_int),
-    "LOOKBACK_DAYS": ("lookback_days", _positive_int),
-    "MAX_DATA_AGE_HOURS": ("max_data_age_hours", _positive_int),
-    "SETTLE_HOURS": ("settle_hours", _positive_int),
-    "SAFETY_LAG_MINUTES": ("safety_lag_minutes", _positive_int),
-    "MAX_WINDOW_HOURS": ("max_window_hours", _positive_int),
-    "RUN_BUDGET_SECONDS": ("run_budget_seconds", _positive_int),
-    "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _positive_int),
-    "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
-    "MAX_DOCUMENT_MB": ("max_document_mb", _positive_int),
-    "FILL_DAY_MAX_AGE_DAYS": ("fill_day_max_age_days", _positive_int),
+    "AUDIT_DAILY_HOURS": ("audit_daily_hours", _Whole(1, 168)),
+    "LOOKBACK_DAYS": ("lookback_days", _Whole(1, 365)),
+    "MAX_DATA_AGE_HOURS": ("max_data_age_hours", _Whole(1, 8760)),
+    "SETTLE_HOURS": ("settle_hours", _Whole(1, 72)),
+    "SAFETY_LAG_MINUTES": ("safety_lag_minutes", _Whole(1, 1440)),
+    "MAX_WINDOW_HOURS": ("max_window_hours", _Whole(1, 168)),
+    "RUN_BUDGET_SECONDS": ("run_budget_seconds", _Whole(1, 86400)),
+    "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _Whole(1, 1440)),
+    "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _Number(0.1, 600)),
+    "MAX_DOCUMENT_MB": ("max_document_mb", _Whole(1, 10240)),
+    "FILL_DAY_MAX_AGE_DAYS": ("fill_day_max_age_days", _Whole(1, 365)),
     "XAI_API_URL": ("xai_api_url", _key_safe_url),
     "XAI_MODEL": ("xai_model", str),
-    "XAI_DAILY_LIMIT": ("xai_daily_limit", _positive_int),
+    "XAI_DAILY_LIMIT": ("xai_daily_limit", _Whole(1, MILLION)),
     "XAI_FALLBACK_ANSWER": ("xai_fallback_answer", str),
     "KEEPA_API_URL": ("keepa_api_url", _url),
     "KEEPA_POLICY": ("keepa_policy", _keepa_policy),
-    "KEEPA_DEFICIT_THRESHOLD": ("keepa_deficit_threshold", _whole_number),
-    "KEEPA_STRICT_MIN_BALANCE": ("keepa_strict_min_balance", _whole_number),
-    "KEEPA_STRICT_SAFETY_BUFFER": ("keepa_strict_safety_buffer", _whole_number),
-    "KEEPA_MAX_WAIT_MINUTES": ("keepa_max_wait_minutes", _positive_int),
+    "KEEPA_DEFICIT_THRESHOLD": ("keepa_deficit_threshold", _Whole(0, MILLION)),
+    "KEEPA_STRICT_MIN_BALANCE": ("keepa_strict_min_balance", _Whole(0, MILLION)),
+    "KEEPA_STRICT_SAFETY_BUFFER": ("keepa_strict_safety_buffer", _Whole(0, MILLION)),
+    "KEEPA_MAX_WAIT_MINUTES": ("keepa_max_wait_minutes", _Whole(1, 1440)),
 }
 
 
@@ -266,18 +284,34 @@ def _endpoint(env: dict[str, str], ids: tuple[str, ...], problems: list[str]) ->
     return REGION_ENDPOINTS[regions[0]] if regions else None
 
 
-def load_settings(env_file: Path | None = None, db_path: Path | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
-    """Build the frozen Settings once; raise ConfigError listing every problem."""
-    env, chosen = _merged_env(env_file, os.environ if environ is None else environ)
-    problems: list[str] = []
-    values: dict[str, Any] = {"env_file": chosen}
+def _simple_values(env: dict[str, str], problems: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     for name, (attr, parse) in _SIMPLE.items():
         if name in env:
             try:
                 values[attr] = parse(env[name])
             except ValueError as exc:
                 problems.append(f"{name}={env[name]!r}: {exc}")
+    if not any(p.startswith(("LOOKBACK_DAYS=", "MAX_DATA_AGE_HOURS=")) for p in problems):
+        _check_reach(values, problems)
+    return values
+
+
+def _check_reach(values: dict[str, Any], problems: list[str]) -> None:
+    """The lookback may not ask Amazon for hours older than it serves."""
+    days = values.get("lookback_days", Settings.lookback_days)
+    oldest = values.get("max_data_age_hours", Settings.max_data_age_hours)
+    if days * 24 > oldest:
+        problems.append(f"LOOKBACK_DAYS={days} reaches back {days * 24} h, beyond MAX_DATA_AGE_HOURS={oldest} "
+                        "(lower LOOKBACK_DAYS or raise MAX_DATA_AGE_HOURS)")
+
+
+def load_settings(env_file: Path | None = None, db_path: Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the frozen Settings once; raise ConfigError listing every problem."""
+    env, chosen = _merged_env(env_file, os.environ if environ is None else environ)
+    problems: list[str] = []
+    values: dict[str, Any] = {"env_file": chosen, **_simple_values(env, problems)}
     ids = _marketplaces(env, problems)
     values.update(marketplace_ids=ids, spapi_endpoint=_endpoint(env, ids, problems))
     values["lwa_client_id"] = env.get("LWA_CLIENT_ID")

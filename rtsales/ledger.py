@@ -93,7 +93,8 @@ def transition(conn: sqlite3.Connection, marketplace_id: str, hours: Sequence[st
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_CAP)
+    # the exponent is capped first: 2**attempts of a hand-edited attempts column would never finish
+    return min(BACKOFF_BASE * (2 ** min(max(0, attempts - 1), 16)), BACKOFF_CAP)
 
 
 def newest_wanted_hour(now: datetime, safety_lag: timedelta) -> datetime:

@@ -2,18 +2,22 @@
 
 Both live in the database so every process, and every later cron run, honours
 them. A cooldown doubles when the first call after one hits 429 again (capped)
-and resets on success. Buckets refill continuously at the documented rate.
+and resets on success. Buckets refill continuously at the documented rate until
+Amazon names the rate it applies (x-amzn-RateLimit-Limit; it may differ): that
+learned rate is kept in rtsales_state ('rate:<api>:<operation>') and used from
+then on; the burst stays the documented one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, iso, parse_instant
+from rtsales.clock import Clock, iso, later, parse_instant
 from rtsales.errors import SpApiQuotaError
 from rtsales.store import transaction
 
@@ -40,6 +44,41 @@ SPAPI_PLANS: dict[str, UsagePlan] = {
 }
 
 
+MAX_HITS = 1_000_000  # a stored count beyond this (a hand edit) doubles no further anyway
+MAX_WAIT_SECONDS = 86_400.0  # a longer wait for one token is re-checked after a day, never overflows
+
+
+def doubled(base: timedelta, doublings: int, cap: timedelta) -> timedelta:
+    """min(base * 2**doublings, cap), decided before multiplying: 2**doublings may be astronomically large."""
+    factor = 2 ** min(max(doublings, 0), 64)  # 2**64 times any positive base is past every cap
+    return cap if base.total_seconds() * factor >= cap.total_seconds() else base * factor
+
+
+def usable_rate(rate: float) -> bool:
+    """A rate a bucket can refill at: finite and above zero."""
+    return math.isfinite(rate) and rate > 0
+
+
+def learned_rates(db: Database, api: str) -> dict[str, float]:
+    """operation -> the applied rate Amazon last named for it; a garbled value is skipped."""
+    prefix = f"rate:{api}:"
+    rates: dict[str, float] = {}
+    for key, value in db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'rate:%'"):
+        try:
+            rate = float(value)
+        except ValueError:
+            continue
+        if key.startswith(prefix) and usable_rate(rate):
+            rates[key.removeprefix(prefix)] = rate
+    return rates
+
+
+def _save_rate(db: Database, api: str, operation: str, rate: float, now: datetime) -> None:
+    with transaction(db) as conn:
+        conn.execute("INSERT OR REPLACE INTO rtsales_state VALUES (?, ?, ?)",
+                     [f"rate:{api}:{operation}", repr(rate), iso(now)])
+
+
 def _row(db: Database, api: str) -> Cooldown | None:
     row = db.conn.execute("SELECT reason, until_utc, consecutive_hits FROM api_cooldowns WHERE api = ?",
                           [api]).fetchone()
@@ -63,8 +102,8 @@ def start_cooldown(db: Database, api: str, now: datetime, base: timedelta, cap: 
                            [api]).fetchone()
         if row and parse_instant(row[1]) > now:
             return Cooldown(api, reason, parse_instant(row[1]), row[0])  # already cooling down
-        hits = (row[0] if row else 0) + 1
-        until = now + min(base * (2 ** (hits - 1)), cap)
+        hits = min(max(row[0] if row else 0, 0), MAX_HITS) + 1
+        until = later(now, doubled(base, hits - 1, cap))
         conn.execute("INSERT INTO api_cooldowns VALUES (?, ?, ?, ?, ?) ON CONFLICT(api) DO UPDATE SET "
                      "reason = excluded.reason, until_utc = excluded.until_utc, "
                      "consecutive_hits = excluded.consecutive_hits, updated_at = excluded.updated_at",
@@ -97,7 +136,8 @@ def take_token(db: Database, operation: str, plan: UsagePlan, now: datetime) -> 
             elapsed = max(0.0, (now - parse_instant(row[1])).total_seconds())
             tokens = min(float(plan.burst), row[0] + elapsed * plan.rate)
         if tokens < 1.0:
-            return (1.0 - tokens) / plan.rate
+            # rounded up to whole microseconds (a clock's resolution) so the wait really refills one token
+            return math.ceil(min((1.0 - tokens) / plan.rate, MAX_WAIT_SECONDS) * 1e6) / 1e6
         conn.execute("INSERT INTO api_rate_buckets VALUES (?, ?, ?) ON CONFLICT(operation) DO UPDATE SET "
                      "tokens = excluded.tokens, updated_at = excluded.updated_at",
                      [operation, tokens - 1.0, now.isoformat()])  # full precision: refill math
@@ -122,8 +162,20 @@ class Pacer:
     def __init__(self, db: Database, clock: Clock, deadline: datetime,
                  plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None, api: str = "spapi"):
         self._db, self._clock, self._deadline = db, clock, deadline
-        self._plans, self._on_wait, self._api = plans, on_wait, api
+        self._on_wait, self._api = on_wait, api
+        learned = learned_rates(db, api)
+        self._plans = {op: replace(plan, rate=learned.get(op, plan.rate)) for op, plan in plans.items()}
+        self._confirmed: set[str] = set()  # operations whose rate this process has saved
         self.waited = 0.0
+
+    def learn(self, operation: str, rate: float) -> None:
+        """Amazon applied `rate` to `operation`: refill at it from now on, here and in later processes."""
+        plan = self._plans.get(operation)
+        if plan is None or not usable_rate(rate) or (operation in self._confirmed and rate == plan.rate):
+            return  # no documented burst to keep, a nonsense figure, or nothing new
+        self._plans[operation] = replace(plan, rate=rate)
+        self._confirmed.add(operation)
+        _save_rate(self._db, self._api, operation, rate, self._clock.now())
 
     def __call__(self, operation: str) -> None:
         cooldown = active_cooldown(self._db, self._api, self._clock.now())
@@ -133,7 +185,7 @@ class Pacer:
         if plan is None:
             return
         while (wait := take_token(self._db, operation, plan, self._clock.now())) > 0:
-            if self._clock.frozen or self._clock.now() + timedelta(seconds=wait) > self._deadline:
+            if self._clock.frozen or wait > (self._deadline - self._clock.now()).total_seconds():
                 raise OutOfTokens(operation, wait)
             self._clock.sleep(wait)
             self.waited += wait

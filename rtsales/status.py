@@ -19,7 +19,7 @@ from rtsales import audits
 from rtsales.clock import HOUR, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.ledger import CLAIMABLE_SQL, ledger_counts, newest_wanted_hour
-from rtsales.quota import access_error, active_cooldown
+from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 
 STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this means cron is not running
 SILENT_AFTER = timedelta(hours=6)  # nothing applied for this long is worth a shout
@@ -173,4 +173,10 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
     warnings = [w for w in [env_file_warning(settings.env_file)] if w]
     return {"ok": all(m["ok"] for m in marketplaces), "now_utc": iso(now), "db": str(settings.db_path),
             "newest_wanted_hour": iso(newest_wanted_hour(now, lag)), "warnings": warnings,
-            "marketplaces": marketplaces}
+            "spapi_rates": _rates(db), "marketplaces": marketplaces}
+
+
+def _rates(db: Database) -> dict[str, dict[str, Any]]:
+    """The refill rate per operation: Amazon's applied rate once it named one, else the documented default."""
+    learned = learned_rates(db, "spapi")
+    return {op: {"rate": learned.get(op, plan.rate), "learned": op in learned} for op, plan in SPAPI_PLANS.items()}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from rtsales.clock import FrozenClock, SystemClock
-from rtsales.config import load_settings
+from rtsales.config import _SIMPLE, load_settings
 from rtsales.errors import ConfigError, ExitCode
 
 
@@ -72,7 +73,7 @@ def test_mixed_regions_without_endpoint_is_an_error() -> None:
 
 @pytest.mark.parametrize("value", ["0", "-5", "1.5", "abc"])
 def test_minutes_must_be_positive_whole_numbers(value: str) -> None:
-    with pytest.raises(ConfigError, match="whole number above 0"):
+    with pytest.raises(ConfigError, match="whole number from 1 to 10080"):
         load_settings(environ={"QUOTA_COOLDOWN_MINUTES": value})
 
 
@@ -130,3 +131,85 @@ def test_env_example_documents_every_setting() -> None:
     documented = {line.lstrip("# ").split("=", 1)[0] for line in example.splitlines() if "=" in line}
     missing = set(setting_names()) - documented - {"MARKETPLACE_ID"}
     assert not missing, f"not in .env.example: {sorted(missing)}"
+
+
+# -- ranges: an absurd number is a configuration error, not a crash at the first 429 ------------
+
+FREE_TEXT = {"RTSALES_DB", "XAI_MODEL", "XAI_FALLBACK_ANSWER"}
+NOT_NUMBERS = {*FREE_TEXT, "LWA_TOKEN_URL", "XAI_API_URL", "KEEPA_API_URL", "KEEPA_POLICY",
+               "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT", "ENABLE_VENDOR_RT_SALES_WEEKLY_AUDIT"}
+
+
+NOW_RANGE = "from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"
+
+
+def _absurd(name: str) -> str:
+    return "9999-12-31T23:59:59Z" if name == "RTSALES_NOW" else "99999999999"
+
+
+def _problem(name: str, value: str, **more: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={name: value, **more})
+    assert caught.value.exit_code == ExitCode.CONFIG
+    return caught.value.message
+
+
+@pytest.mark.parametrize(("name", "value", "range_text"), [
+    ("QUOTA_COOLDOWN_MINUTES", "99999999999", "from 1 to 10080"),
+    ("QUOTA_COOLDOWN_MAX_MINUTES", "10081", "from 1 to 10080"),
+    ("LOOKBACK_DAYS", "366", "from 1 to 365"),
+    ("MAX_DATA_AGE_HOURS", "8761", "from 1 to 8760"),
+    ("SETTLE_HOURS", "73", "from 1 to 72"),
+    ("HTTP_TIMEOUT_SECONDS", "601", "from 0.1 to 600"),
+    ("HTTP_TIMEOUT_SECONDS", "0.05", "from 0.1 to 600"),
+    ("RTSALES_NOW", "9999-12-31T23:59:59Z", NOW_RANGE),
+    ("RTSALES_NOW", "0001-01-01T00:00:00Z", NOW_RANGE),
+    ("RTSALES_NOW", "1999-12-31T23:59:59Z", NOW_RANGE),
+    ("KEEPA_DEFICIT_THRESHOLD", "99999999999", "from 0 to 1000000"),
+    ("XAI_DAILY_LIMIT", "0", "from 1 to 1000000"),
+])
+def test_out_of_range_value_names_the_variable_and_its_range(name: str, value: str, range_text: str) -> None:
+    message = _problem(name, value)
+    assert f"{name}={value!r}" in message and range_text in message and "\n" not in message
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_instant_that_overflows_in_utc_is_a_config_error(value: str) -> None:
+    assert "RTSALES_NOW" in _problem("RTSALES_NOW", value)
+
+
+def test_range_edges_are_accepted() -> None:
+    settings = load_settings(environ={"QUOTA_COOLDOWN_MINUTES": "10080", "QUOTA_COOLDOWN_MAX_MINUTES": "10080",
+                                      "RTSALES_NOW": "2100-01-01T00:00:00Z", "HTTP_TIMEOUT_SECONDS": "0.1",
+                                      "LOOKBACK_DAYS": "365", "MAX_DATA_AGE_HOURS": "8760"})
+    assert settings.quota_cooldown_minutes == 10080 and settings.http_timeout_seconds == 0.1
+
+
+@pytest.mark.parametrize("name", [n for n in _SIMPLE if n not in FREE_TEXT])
+def test_every_numeric_and_instant_setting_refuses_an_absurd_value(name: str) -> None:
+    assert f"{name}={_absurd(name)!r}" in _problem(name, _absurd(name))
+
+
+def _documented_block(name: str) -> str:
+    """The comment lines right above `name=` in .env.example, and that line."""
+    lines = (Path(__file__).resolve().parents[1] / ".env.example").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{name}="))
+    start = at
+    while start > 0 and lines[start - 1].startswith("#") and "=" not in lines[start - 1]:
+        start -= 1
+    return "\n".join(lines[start:at + 1])
+
+
+@pytest.mark.parametrize("name", [n for n in _SIMPLE if n not in NOT_NUMBERS])
+def test_env_example_documents_the_range_the_error_names(name: str) -> None:
+    found = re.search(r"from (\S+) to (\S+?)(?:[;)]|$)", _problem(name, _absurd(name)).split(f"{name}=", 1)[1])
+    assert found, f"{name}: the error names no range"
+    assert f"Range: {found[1]} to {found[2]}" in _documented_block(name)
+
+
+def test_lookback_beyond_max_data_age_names_both_variables() -> None:
+    message = _problem("LOOKBACK_DAYS", "30")
+    assert ("LOOKBACK_DAYS=30 reaches back 720 h, beyond MAX_DATA_AGE_HOURS=168 "
+            "(lower LOOKBACK_DAYS or raise MAX_DATA_AGE_HOURS)") in message
+    assert load_settings(environ={"LOOKBACK_DAYS": "30", "MAX_DATA_AGE_HOURS": "720"}).lookback_days == 30
+    assert "LOOKBACK_DAYS=8 reaches back 192 h" in _problem("MAX_DATA_AGE_HOURS", "100", LOOKBACK_DAYS="8")

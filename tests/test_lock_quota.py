@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from rtsales import lock
-from rtsales.clock import FrozenClock
+from rtsales.clock import FrozenClock, format_duration, iso, later
 from rtsales.errors import LockLostError
-from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, start_cooldown,
-                           take_token)
+from rtsales.ledger import BACKOFF_CAP, backoff
+from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, UsagePlan, active_cooldown, record_success,
+                           start_cooldown, take_token)
 from rtsales.store import open_db
 from tests.conftest import at
 
@@ -115,3 +117,104 @@ def test_pacer_stops_when_another_process_starts_a_cooldown(tmp_path: Path) -> N
     for operation in ("getReport", "download"):
         with pytest.raises(CooldownStarted, match="another process hit the SP-API quota"):
             pacer(operation)
+
+
+# -- no time arithmetic raises, whatever the database or the plan says -------------------------
+
+WEEK = timedelta(days=7)
+
+
+@pytest.mark.parametrize("hits", [10**6, 2**63 - 1])
+def test_cooldown_after_a_huge_hit_count_is_the_cap(tmp_path: Path, hits: int) -> None:
+    db = open_db(tmp_path / "q.db")
+    db.conn.execute("INSERT INTO api_cooldowns VALUES ('spapi', 'quota', ?, ?, ?)",
+                    [iso(NOW - WEEK), hits, iso(NOW - WEEK)])
+    cooldown = start_cooldown(db, "spapi", NOW, WEEK, WEEK)
+    assert cooldown.until == NOW + WEEK
+    until, stored = db.conn.execute("SELECT until_utc, consecutive_hits FROM api_cooldowns").fetchone()
+    assert until == iso(NOW + WEEK) and 0 < stored < 2**63  # still an SQLite integer
+
+
+def test_cooldown_near_the_end_of_time_saturates(tmp_path: Path) -> None:
+    end = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+    cooldown = start_cooldown(open_db(tmp_path / "q.db"), "spapi", end, WEEK, WEEK)
+    assert cooldown.until > end and iso(cooldown.until) == "9999-12-31T23:59:59Z"
+
+
+def test_tiny_rate_gives_a_finite_wait_and_out_of_tokens(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    db, plan = open_db(tmp_path / "t.db"), UsagePlan(rate=5e-324, burst=1)
+    assert take_token(db, "createReport", plan, NOW) == 0
+    wait = take_token(db, "createReport", plan, NOW + timedelta(seconds=1))
+    assert 0 < wait < float("inf")
+    clock = SteppingClock(NOW)
+    with pytest.raises(OutOfTokens):
+        Pacer(db, clock, NOW + timedelta(minutes=10), {"createReport": plan})("createReport")
+    assert clock.slept == []
+
+
+def test_huge_rate_refills_to_the_burst(tmp_path: Path) -> None:
+    db, plan = open_db(tmp_path / "t.db"), UsagePlan(rate=1e308, burst=2)
+    for _ in range(2):
+        assert take_token(db, "getReport", plan, NOW) == 0
+    assert 0 < take_token(db, "getReport", plan, NOW) <= 1e-6  # one microsecond, a clock's resolution
+    assert take_token(db, "getReport", plan, NOW + timedelta(days=36500)) == 0
+
+
+@pytest.mark.parametrize(("attempts", "expected"), [(1, timedelta(minutes=15)), (2, timedelta(minutes=30)),
+                                                     (10**6, BACKOFF_CAP), (2**63 - 1, BACKOFF_CAP)])
+def test_backoff_is_capped_before_multiplying(attempts: int, expected: timedelta) -> None:
+    assert backoff(attempts) == expected
+
+
+def test_durations_and_shifts_never_raise() -> None:
+    assert format_duration(float("inf")) and format_duration(float("nan")) == "0s"
+    assert later(datetime.max.replace(tzinfo=UTC), timedelta(seconds=1)) == datetime.max.replace(tzinfo=UTC)
+
+
+# -- the rate Amazon applies, learned from x-amzn-RateLimit-Limit ---------------------------------
+
+def _rate_rows(db: Database) -> dict[str, str]:
+    return dict(db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'rate:%'").fetchall())
+
+
+def test_learned_rate_is_persisted_and_paces_the_next_process(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    one, two = open_db(tmp_path / "r.db"), open_db(tmp_path / "r.db")
+    first = Pacer(one, FrozenClock(NOW), NOW + timedelta(minutes=10), SPAPI_PLANS)
+    for _ in range(15):
+        first("createReport")
+    first.learn("createReport", 0.1)
+    assert _rate_rows(two) == {"rate:spapi:createReport": "0.1"}
+    clock = SteppingClock(NOW)
+    Pacer(two, clock, NOW + timedelta(minutes=10), SPAPI_PLANS)("createReport")  # a later process
+    assert clock.slept == [10.0]  # 1 / 0.1 s, not 1 / 0.0167 s
+    assert SPAPI_PLANS["createReport"].rate == 0.0167  # the defaults themselves are untouched
+
+
+def test_learned_rate_keeps_the_default_burst_and_a_lower_rate_slows_down(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    db, clock = open_db(tmp_path / "r.db"), SteppingClock(NOW)
+    pacer = Pacer(db, clock, NOW + timedelta(hours=1), SPAPI_PLANS)
+    pacer.learn("createReport", 0.005)
+    for _ in range(16):  # the burst stays 15
+        pacer("createReport")
+    assert clock.slept == [200.0]
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])
+def test_unusable_rates_are_not_learned(tmp_path: Path, rate: float) -> None:
+    db = open_db(tmp_path / "r.db")
+    pacer = Pacer(db, FrozenClock(NOW), NOW + timedelta(minutes=10), SPAPI_PLANS)
+    pacer.learn("createReport", rate)
+    pacer.learn("download", 1.0)  # no documented plan (no burst to keep): not paced, not learned
+    assert _rate_rows(db) == {}
+
+
+def test_a_garbled_stored_rate_falls_back_to_the_default(tmp_path: Path) -> None:
+    from tests.clocks import SteppingClock
+    db, clock = open_db(tmp_path / "r.db"), SteppingClock(NOW)
+    db.conn.execute("INSERT INTO rtsales_state VALUES ('rate:spapi:createReport', 'nan', ?)", [iso(NOW)])
+    db.conn.execute("INSERT INTO api_rate_buckets VALUES ('createReport', 0.0, ?)", [NOW.isoformat()])
+    Pacer(db, clock, NOW + timedelta(minutes=10), SPAPI_PLANS)("createReport")
+    assert len(clock.slept) == 1 and 59 < clock.slept[0] < 61

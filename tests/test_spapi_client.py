@@ -211,3 +211,54 @@ def test_client_requires_credentials(make_settings: Callable[..., Settings], clo
         SpApiClient(make_settings(LWA_REFRESH_TOKEN=None), clock)
 
 
+
+
+class RecordingPacer:
+    """Counts the operations paced and the rates the client passes on."""
+
+    def __init__(self) -> None:
+        self.paced: list[str] = []
+        self.learned: list[tuple[str, float]] = []
+
+    def __call__(self, operation: str) -> None:
+        self.paced.append(operation)
+
+    def learn(self, operation: str, rate: float) -> None:
+        self.learned.append((operation, rate))
+
+
+@pytest.fixture
+def paced(httpx_mock: HTTPXMock, make_settings: Callable[..., Settings],
+          clock: FrozenClock) -> tuple[SpApiClient, RecordingPacer]:
+    httpx_mock.add_response(url=TOKEN_URL, json={"access_token": "Atza|token-1", "expires_in": 3600},
+                            is_optional=True)
+    pacer = RecordingPacer()
+    return SpApiClient(make_settings(), clock, pacer=pacer), pacer
+
+
+def test_applied_rate_limit_header_is_passed_to_the_pacer(httpx_mock: HTTPXMock,
+                                                         paced: tuple[SpApiClient, RecordingPacer]) -> None:
+    client, pacer = paced
+    httpx_mock.add_response(method="POST", url=f"{API}/reports", status_code=202, json={"reportId": "1"},
+                            headers={"x-amzn-RateLimit-Limit": "0.5"})
+    httpx_mock.add_response(url=f"{API}/reports/9", status_code=404, json=_errors("NotFound"),
+                            headers={"x-amzn-RateLimit-Limit": "2.5"})
+    httpx_mock.add_response(url=f"{API}/documents/d", status_code=429, json=_errors("QuotaExceeded"),
+                            headers={"x-amzn-RateLimit-Limit": "0.0042"})
+    client.create_report("ATVPDKIKX0DER", START, END)
+    with pytest.raises(SpApiError):
+        client.get_report("9")
+    with pytest.raises(SpApiQuotaError):
+        client.get_report_document("d")
+    assert pacer.learned == [("createReport", 0.5), ("getReport", 2.5), ("getReportDocument", 0.0042)]
+
+
+@pytest.mark.parametrize("header", [None, "", "fast", "nan", "inf", "-inf", "0", "-0.5", "1e999"])
+def test_unusable_rate_limit_header_is_ignored(httpx_mock: HTTPXMock, paced: tuple[SpApiClient, RecordingPacer],
+                                               header: str | None) -> None:
+    client, pacer = paced
+    headers = {} if header is None else {"x-amzn-RateLimit-Limit": header}
+    httpx_mock.add_response(method="POST", url=f"{API}/reports", status_code=202, json={"reportId": "1"},
+                            headers=headers)
+    client.create_report("ATVPDKIKX0DER", START, END)
+    assert pacer.paced == ["createReport"] and pacer.learned == []

@@ -155,3 +155,10 @@ def test_status_is_not_blocked_by_a_writer(db_path: Path) -> None:
         assert code == 0 and report["marketplaces"][0]["ledger"]["APPLIED"] == 46  # the last committed state
     finally:
         writer.execute("ROLLBACK")
+
+
+def test_json_shows_the_rates_the_pacer_uses(db_path: Path) -> None:
+    _sql(db_path, "INSERT INTO rtsales_state VALUES ('rate:spapi:createReport', '0.05', ?)", iso(NOW))
+    code, report = _status()
+    assert report["spapi_rates"]["createReport"] == {"rate": 0.05, "learned": True}
+    assert report["spapi_rates"]["getReport"] == {"rate": 2.0, "learned": False}  # Amazon's default until it answers

@@ -22,7 +22,7 @@ from rtsales.clock import Clock, FrozenClock, SystemClock, iso, to_utc
 from rtsales.simulator import control
 from rtsales.simulator.faults import FaultDice, Faults
 from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, TokenIssuer
-from rtsales.simulator.quota import USAGE_PLANS, TokenBucket
+from rtsales.simulator.quota import USAGE_PLANS, TokenBucket, UsagePlan
 from rtsales.simulator.replies import (Reply, Request, generic_bad_request, invalid_input, json_reply, oauth_error,
                                        quota_exceeded, s3_error, server_error, spapi_error)
 from rtsales.simulator.reports import Limits, ReportBook, parse_create_request
@@ -65,7 +65,8 @@ class Simulator:
                  revision_hours: float = 3, asins_per_marketplace: int = 12, no_sales_rate: float = 0.08,
                  quiet_windows: Iterable[tuple[datetime, datetime]] = (),
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 refresh_token: str = DEFAULT_REFRESH_TOKEN, url_ttl_seconds: float = URL_TTL_SECONDS) -> None:
+                 refresh_token: str = DEFAULT_REFRESH_TOKEN, url_ttl_seconds: float = URL_TTL_SECONDS,
+                 usage_plans: Mapping[str, UsagePlan] = USAGE_PLANS) -> None:
         self.seed = seed
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.faults = faults if faults is not None else Faults()
@@ -73,7 +74,7 @@ class Simulator:
                                 no_sales_rate=no_sales_rate, quiet_windows=quiet_windows)
         self.reports = ReportBook(self.truth, queue_seconds, processing_seconds)
         self.lwa = TokenIssuer(client_id, client_secret, refresh_token)
-        self.buckets = {operation: TokenBucket(plan) for operation, plan in USAGE_PLANS.items()}
+        self.buckets = {operation: TokenBucket(plan) for operation, plan in {**USAGE_PLANS, **usage_plans}.items()}
         self.log = RequestLog()
         if max_data_age_hours <= 0:
             raise ValueError(f"max_data_age_hours must be > 0, not {max_data_age_hours!r}")
@@ -191,7 +192,8 @@ class Simulator:
             return quota_exceeded()
         reply = action(request)
         if reply.status in _RATE_HEADER_STATUSES:
-            reply = reply.with_meta(headers={**reply.headers, "x-amzn-RateLimit-Limit": USAGE_PLANS[operation].header})
+            rate = self.buckets[operation].plan.header
+            reply = reply.with_meta(headers={**reply.headers, "x-amzn-RateLimit-Limit": rate})
         return reply
 
     # -- Reports API -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +20,7 @@ from rtsales.clock import Clock, iso
 from rtsales.config import Settings, is_http_loopback
 from rtsales.errors import AccessDeniedError, DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.quota import usable_rate
 from rtsales.redaction import clip
 from rtsales.spapi.auth import LwaAuth
 from rtsales.spapi.jsonstream import gunzip_chunks
@@ -27,7 +28,15 @@ from rtsales.spapi.jsonstream import gunzip_chunks
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
 BASE = "/reports/2021-06-30"
 T = TypeVar("T")
-Pacer = Callable[[str], None]  # called with the operation name before every HTTP attempt
+RATE_HEADER = "x-amzn-RateLimit-Limit"  # the usage-plan rate Amazon applied, requests per second
+
+
+class Pacer(Protocol):
+    """Called with the operation name before every HTTP attempt; told the rate Amazon applied."""
+
+    def __call__(self, operation: str) -> None: ...
+
+    def learn(self, operation: str, rate: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,9 @@ class SpApiClient:
         self.calls[op] = self.calls.get(op, 0) + 1
         headers = {"x-amz-access-token": self._auth.access_token()}
         response = self._http.request(method, self._endpoint + path, headers=headers, **kwargs)
+        rate = _applied_rate(response)
+        if rate is not None and self._pacer is not None:
+            self._pacer.learn(op, rate)  # error answers carry it too, a 429 included
         return _screen(op, response)
 
     def _retry(self, op: str, call: Callable[[], T]) -> T:
@@ -168,6 +180,15 @@ def _screen(op: str, response: httpx.Response) -> httpx.Response:
     if response.status_code >= 500:
         raise TransientHttpError(response)
     return response
+
+
+def _applied_rate(response: httpx.Response) -> float | None:
+    """x-amzn-RateLimit-Limit as a rate a bucket can use; None when absent or nonsense."""
+    try:
+        rate = float(response.headers.get(RATE_HEADER, ""))
+    except ValueError:
+        return None
+    return rate if usable_rate(rate) else None
 
 
 def _read_capped(response: httpx.Response, limit: int) -> bytes:

@@ -40,6 +40,21 @@ CASES = [
                  id="now-without-zone"),
     pytest.param({"XAI_API_URL": "http://api.x.ai/v1"}, ["xai", "quota"], ["XAI_API_URL", "https"],
                  id="key-over-plain-http"),
+    pytest.param({"QUOTA_COOLDOWN_MINUTES": "99999999999"}, ["sync"],
+                 ["QUOTA_COOLDOWN_MINUTES='99999999999'", "whole number from 1 to 10080"], id="cooldown-absurd"),
+    pytest.param({"RTSALES_NOW": "9999-12-31T23:59:59Z"}, ["sync"],
+                 ["RTSALES_NOW='9999-12-31T23:59:59Z'", "from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"],
+                 id="now-at-the-end-of-time"),
+    pytest.param({"RTSALES_NOW": "0001-01-01T00:00:00Z"}, ["status"],
+                 ["RTSALES_NOW='0001-01-01T00:00:00Z'", "from 2000-01-01T00:00:00Z"], id="now-at-year-one"),
+    pytest.param({"RTSALES_NOW": "0001-01-01T00:00:00+01:00"}, ["status"], ["RTSALES_NOW", "ISO-8601"],
+                 id="now-before-the-first-utc-instant"),
+    pytest.param({"HTTP_TIMEOUT_SECONDS": "1e9", "SETTLE_HOURS": "0"}, ["sync"],
+                 ["HTTP_TIMEOUT_SECONDS='1e9'", "from 0.1 to 600", "SETTLE_HOURS='0'", "from 1 to 72"],
+                 id="two-out-of-range"),
+    pytest.param({"LOOKBACK_DAYS": "30"}, ["sync"],
+                 ["LOOKBACK_DAYS=30 reaches back 720 h, beyond MAX_DATA_AGE_HOURS=168 "
+                  "(lower LOOKBACK_DAYS or raise MAX_DATA_AGE_HOURS)"], id="lookback-beyond-data-age"),
 ]
 
 
