@@ -22,7 +22,8 @@ from rtsales import audits, lock
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, ledger_counts,
+from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, is_claimable,
+                            ledger_counts,
                             newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, reopen, seed, split, transition,
                             unconfirmed_empty, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
@@ -139,7 +140,8 @@ class SyncRun:
         for mp in self.leased:
             with transaction(self.db) as conn:
                 seed(conn, mp, now, self.oldest(now), lag)
-                expire_aged(conn, mp, self._fetchable(now), now, settings.max_data_age_hours)
+                expire_aged(conn, mp, self._fetchable(now), now, f"older than the {settings.max_data_age_hours} h "
+                            "of data Amazon serves (MAX_DATA_AGE_HOURS)")
                 prune_unfetched(conn, mp, self.oldest(now))
                 empties = unconfirmed_empty(conn, mp, self.oldest(now), settled_before, now - CONFIRM_AFTER)
                 if empties:
@@ -205,6 +207,8 @@ class SyncRun:
                     queues.pop(mp)
                     continue
                 window = queues[mp].pop(0)
+                if not is_claimable(self.db.conn, window, self.clock.now()):  # retired by an age refusal meanwhile
+                    continue
                 cap = worker.learned_caps.get(mp, window.hours)
                 if window.hours > cap:  # learned during this run: never send a size Amazon refused
                     queues[mp][:0] = split(window, cap)

@@ -127,7 +127,7 @@ def seed(conn: sqlite3.Connection, marketplace_id: str, now: datetime, oldest: d
 
 
 def expire_aged(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime, now: datetime,
-                max_age_hours: int) -> int:
+                reason: str) -> int:
     """MISSING and FAILED hours older than `oldest` become UNAVAILABLE: Amazon no longer serves them."""
     moved = 0
     for status in (S.MISSING, S.FAILED):
@@ -135,9 +135,17 @@ def expire_aged(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime,
                                            f"AND hour_utc < ?", [marketplace_id, status.value, iso(oldest)])]
         if keys:
             transition(conn, marketplace_id, keys, status, S.UNAVAILABLE, now, next_retry_utc=None,
-                       last_error=f"older than the {max_age_hours} h of data Amazon serves (MAX_DATA_AGE_HOURS)")
+                       last_error=reason[:500])
             moved += len(keys)
     return moved
+
+
+def is_claimable(conn: sqlite3.Connection, window: Window, now: datetime) -> bool:
+    """Every hour of the window can still be claimed (nothing retired or taken it meanwhile)."""
+    keys = window.keys()
+    return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
+                        f"({_placeholders(len(keys))}) AND {CLAIMABLE_SQL}",
+                        [window.marketplace_id, *keys, iso(now)]).fetchone()[0] == len(keys)
 
 
 def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime,

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import DocumentExpiredError, LoginError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.ingest import apply_window, discard_stash, stash_document, stashed_document
-from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, transition
+from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, expire_aged, transition
 from rtsales.redaction import redact
 from rtsales.spapi.parse import SalesStream, describe_error_document, read_sales_document
 from rtsales.store import transaction
@@ -95,14 +95,19 @@ class WindowWorker:
             self.fail(window, S.REQUESTED, exc.message, tally, count_attempt=True)
 
     def too_old(self, window: Window, status: HourStatus, error: str, tally: Tally) -> None:
-        """Amazon refused the window for its age: halve it until the hours it refuses are alone,
-        and those become UNAVAILABLE (terminal) instead of FAILED rows retried forever."""
+        """Amazon refused the window for its age. Every hour older than its start is older still:
+        those become UNAVAILABLE (terminal) at once, without a request. The window itself is halved
+        until the hours it refuses stand alone, and they become UNAVAILABLE too."""
+        now, error = self.clock.now(), redact(error)
+        with transaction(self.db) as conn:
+            tally.hours_unavailable += expire_aged(conn, window.marketplace_id, window.start, now,
+                                                   f"older than a window Amazon refused: {error}")
         if window.hours > 1:
             self.fail(window, status, error, tally, split=True, immediate=True, count_attempt=True)
             return
         with transaction(self.db) as conn:
-            transition(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, self.clock.now(),
-                       last_error=redact(error)[:500], next_retry_utc=None)
+            transition(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, now,
+                       last_error=error[:500], next_retry_utc=None)
         log.warning("%s %s: Amazon no longer serves this hour: %s", window.marketplace_id,
                     iso(window.start), error)
         tally.hours_unavailable += 1

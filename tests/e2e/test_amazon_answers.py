@@ -237,3 +237,20 @@ def test_a_403_that_a_new_token_cures_is_not_an_error(cron: Callable[..., Simula
     c.settle(4)
     assert c.pending() == 0 and len(meddler.created) == c.sim.log.count("createReport") + 1
     assert collect_status(c.db, c.settings, c.clock.now(), US)["marketplaces"][0]["access_error"] is None
+
+
+def test_hours_amazon_refuses_for_their_age_end_unavailable_not_failed_forever(
+        cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US,), settings=NO_AUDITS, simulator=Simulator(seed=2, max_data_age_hours=100))
+    c.settle(30)  # Amazon serves less than MAX_DATA_AGE_HOURS says: its "out of range" answers teach which
+    counts = dict(c.db.conn.execute("SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger GROUP BY 1"))
+    assert set(counts) == {"APPLIED", "UNAVAILABLE"} and 60 <= counts["UNAVAILABLE"] <= 70
+    oldest_served = iso(c.clock.now() - timedelta(hours=100))
+    assert c.db.conn.execute("SELECT MIN(hour_utc) FROM vendor_rt_sales_hour_ledger WHERE status = 'APPLIED'"
+                             ).fetchone()[0] >= oldest_served[:13]
+    refused = c.sim.log.count("createReport", 400)
+    assert refused <= 8  # older hours retire at once, the edge window is halved: not one request per hour
+    for _ in range(16):
+        c.cycle()
+    assert c.sim.log.count("createReport", 400) <= refused + 1  # at most the edge, as it ages meanwhile
+    assert c.pending() <= 1
