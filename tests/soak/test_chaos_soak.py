@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import random
 import signal
 import subprocess
@@ -34,8 +35,8 @@ MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2")
 START = parse_instant("2026-03-10T00:05:00Z")
 CYCLE = timedelta(minutes=15)
 FAULT_CYCLES, SETTLE_CYCLES = 56, 60
-FAULTS = Faults(p429=0.03, p5xx=0.05, p_slow=0.02, p_truncated=0.05, p_fatal=0.05, p_expired=0.05, p_cancel=0.05,
-                p_400=0.03, slow_seconds=1.2)
+FAULTS = Faults(p429=0.03, p5xx=0.05, p_slow=0.02, p_truncated=0.05, p_fatal=0.05, p_expired=0.05, p_cancel=0.15,
+                p_400=0.08, slow_seconds=1.2)
 SPAPI_OPS = {"createReport", "getReport", "getReportDocument", "download"}
 
 
@@ -143,9 +144,11 @@ def _report(soak: Soak) -> None:
     hours = conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger").fetchone()[0]
     rows = conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0]
     throttled = soak.sim.log.count(status=429)
-    faults = sum(1 for e in soak.sim.log.entries if e.fault)
+    faults = Counter(label for e in soak.sim.log.entries if e.fault for label in e.fault.split(","))
     print(f"\nsoak seed={SEED}: cycles={soak.cycles} kills={soak.kills} double-starts={soak.doubles} "
-          f"429s={throttled} injected-faults={faults} requests={len(soak.sim.log.entries)} hours={hours} rows={rows}")
+          f"429s={throttled} injected-faults={dict(faults)} requests={len(soak.sim.log.entries)} hours={hours} "
+          f"rows={rows}")
+    assert faults["p_cancel"] and faults["p_400"], f"seed {SEED}: the soak injected no CANCELLED or generic 400"
 
 
 def _assert_all_applied_and_true(soak: Soak) -> None:
