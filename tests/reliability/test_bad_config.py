@@ -55,6 +55,8 @@ CASES = [
     pytest.param({"LOOKBACK_DAYS": "30"}, ["sync"],
                  ["LOOKBACK_DAYS=30 reaches back 720 h, beyond MAX_DATA_AGE_HOURS=168 "
                   "(lower LOOKBACK_DAYS or raise MAX_DATA_AGE_HOURS)"], id="lookback-beyond-data-age"),
+    pytest.param({"LOOKBACK_DAYS": "100000"}, ["sync"], ["LOOKBACK_DAYS='100000'", "from 1 to 365"],
+                 id="lookback-absurd"),
 ]
 
 
