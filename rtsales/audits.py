@@ -1,9 +1,9 @@
 """Audits: re-fetch recent hours to catch Amazon's late revisions.
 
-Starting an audit records a run and re-opens its APPLIED/FAILED hours to MISSING
-(their sales rows stay until replaced), so the normal engine coalesces and
-fetches them. When a window is applied, the hours that really changed are added
-to the run that re-opened them, inside the apply transaction.
+Starting an audit records a run and marks its hours with the run's id: APPLIED hours
+stay APPLIED, with their rows, until the scheduler re-fetches them (at audit priority);
+FAILED hours go back to MISSING. When a window is applied, the hours that really
+changed are added to the run that marked them, inside the apply transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, hour_key, iso, parse_instant
-from rtsales.ledger import reopen
+from rtsales.ledger import HourStatus, reopen
 from rtsales.store import transaction
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -48,11 +48,20 @@ def start_audit(db: Database, marketplace_id: str, kind: str, keys: list[str], n
         run_id = conn.execute("INSERT INTO vendor_rt_sales_audit_runs (kind, marketplace_id, started_at, hours) "
                               "VALUES (?, ?, ?, 0)", [kind, marketplace_id, iso(now)]).lastrowid
         assert run_id is not None
-        moved = reopen(conn, marketplace_id, keys, now, audit_run_id=run_id)
+        moved = mark_for_refetch(conn, marketplace_id, keys, run_id)
+        moved += reopen(conn, marketplace_id, keys, now, audit_run_id=run_id, sources=(HourStatus.FAILED,))
         conn.execute("UPDATE vendor_rt_sales_audit_runs SET hours = ? WHERE id = ?", [moved, run_id])
         if moved == 0:
             conn.execute("UPDATE vendor_rt_sales_audit_runs SET finished_at = ? WHERE id = ?", [iso(now), run_id])
     return AuditStart(run_id, kind, marketplace_id, moved)
+
+
+def mark_for_refetch(conn: sqlite3.Connection, marketplace_id: str, keys: list[str], run_id: int) -> int:
+    """APPLIED hours of `keys` wait for the scheduler's audit re-fetch; they stay APPLIED meanwhile."""
+    marks = ",".join("?" * len(keys))
+    return conn.execute(f"UPDATE vendor_rt_sales_hour_ledger SET audit_run_id = ?, next_retry_utc = NULL "
+                        f"WHERE marketplace_id = ? AND status = 'APPLIED' AND hour_utc IN ({marks})",
+                        [run_id, marketplace_id, *keys]).rowcount
 
 
 def record_changes(conn: sqlite3.Connection, marketplace_id: str, keys: list[str],

@@ -52,7 +52,9 @@ class Settings:
     lookback_days: int = 7
     max_data_age_hours: int = 168
     settle_hours: int = 3
-    safety_lag_minutes: int = 90
+    safety_lag_minutes: int = 5
+    live_refresh_minutes: int = 15
+    quota_budget_percent: int = 50
     max_window_hours: int = 24
     run_budget_seconds: int = 600
     lock_ttl_minutes: int = 15
@@ -209,6 +211,8 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAX_DATA_AGE_HOURS": ("max_data_age_hours", _Whole(1, 8760)),
     "SETTLE_HOURS": ("settle_hours", _Whole(1, 72)),
     "SAFETY_LAG_MINUTES": ("safety_lag_minutes", _Whole(1, 1440)),
+    "LIVE_REFRESH_MINUTES": ("live_refresh_minutes", _Whole(5, 1440)),
+    "QUOTA_BUDGET_PERCENT": ("quota_budget_percent", _Whole(1, 100)),
     "MAX_WINDOW_HOURS": ("max_window_hours", _Whole(1, 168)),
     "RUN_BUDGET_SECONDS": ("run_budget_seconds", _Whole(1, 86400)),
     "LOCK_TTL_MINUTES": ("lock_ttl_minutes", _Whole(1, 1440)),

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, lock
+from rtsales import audits, lock, scheduler
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, is_claimable,
-                            ledger_counts,
-                            newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, reopen, seed, split, transition,
-                            unconfirmed_empty, window_of)
+from rtsales.ledger import (HourStatus, expire_aged, give_back, in_flight, is_claimable, ledger_counts,
+                            newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, seed, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
@@ -41,7 +39,6 @@ log = logging.getLogger(__name__)
 SPAPI = "spapi"
 POLL_INTERVAL = timedelta(seconds=30)
 CAP_PROBE_AFTER = timedelta(days=1)  # a learned window cap is a hypothesis: one full-size window re-tests it
-CONFIRM_AFTER = timedelta(hours=1)  # an empty answer is re-asked no sooner than this (CANCELLED can mean "too often")
 
 
 @dataclass
@@ -133,19 +130,17 @@ class SyncRun:
             raise
 
     def _seed_all(self) -> None:
-        """Seed the wanted hours, retire the ones Amazon no longer serves, re-ask settled empty answers."""
+        """Seed the wanted hours, retire the ones Amazon no longer serves, forget unfetched ones out of reach."""
         now, settings = self.clock.now(), self.settings
         lag = timedelta(minutes=settings.safety_lag_minutes)
-        settled_before = now - HOUR - timedelta(hours=settings.settle_hours)
         for mp in self.leased:
             with transaction(self.db) as conn:
                 seed(conn, mp, now, self.oldest(now), lag)
                 expire_aged(conn, mp, self._fetchable(now), now, f"older than the {settings.max_data_age_hours} h "
                             "of data Amazon serves (MAX_DATA_AGE_HOURS)")
                 prune_unfetched(conn, mp, self.oldest(now))
-                empties = unconfirmed_empty(conn, mp, self.oldest(now), settled_before, now - CONFIRM_AFTER)
-                if empties:
-                    reopen(conn, mp, empties, now)
+        if self.cron_audits:
+            self._start_due_audits()
 
     def _fetchable(self, now: datetime) -> datetime:
         # Measured from the run's deadline: no request this run sends may start beyond the age limit.
@@ -158,11 +153,22 @@ class SyncRun:
         return self._fetchable(now) if self.focus is not None else max(lookback, self._fetchable(now))
 
     def _has_work(self) -> bool:
-        """Any leased marketplace with an hour in flight or claimable, or an audit due."""
-        now, conn = self.clock.now(), self.db.conn
-        return any(in_flight(conn, mp) or claimable(conn, mp, now, self.oldest(now))
-                   or any(audits.is_due(self.db, mp, kind, now) for kind in self._audit_kinds())
-                   for mp in self.leased)
+        """Any leased marketplace with an hour in flight, or anything the scheduler wants now."""
+        return any(in_flight(self.db.conn, mp) or self._plan(mp) for mp in self.leased)
+
+    def _plan(self, mp: str) -> list[scheduler.Job]:
+        now, settings = self.clock.now(), self.settings
+        horizon = scheduler.Horizon(now, self.oldest(now), newest_wanted_hour(
+            now, timedelta(minutes=settings.safety_lag_minutes)), timedelta(hours=settings.settle_hours),
+            settings.max_window_hours)
+        return scheduler.plan(self.db.conn, mp, horizon, focus=self.focus,
+                              live_due=scheduler.live_due(self.db, mp, now, self.live_interval()))
+
+    def live_interval(self) -> timedelta:
+        """LIVE_REFRESH_MINUTES, or slower for every marketplace alike when the budget is short."""
+        settings = self.settings
+        return scheduler.live_interval(settings.live_refresh_minutes, len(settings.marketplace_ids),
+                                       scheduler.create_rate(self.db), settings.quota_budget_percent)
 
     def _audit_kinds(self) -> list[str]:
         if not self.cron_audits:
@@ -173,9 +179,6 @@ class SyncRun:
     def _work(self, worker: WindowWorker) -> None:
         self._phase("resume", lambda: self._resume_all(worker))
         self._phase("create", lambda: self._create_all(worker))
-        if self.cron_audits:
-            self._start_due_audits()
-            self._phase("create", lambda: self._create_all(worker))
         self._poll_until_deadline(worker)
 
     def _phase(self, name: str, body: Any) -> None:
@@ -193,35 +196,36 @@ class SyncRun:
                 window = window_of(mp, keys)
                 if report_id is None:  # claimed by a run that died before createReport answered
                     with transaction(self.db) as conn:
-                        transition(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
+                        give_back(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
                     continue
                 if not self._refresh(mp):
                     break
                 worker.resume(window, report_id, HourStatus(status), outcome.tally)
 
     def _create_all(self, worker: WindowWorker) -> None:
-        queues = {mp: self._windows(mp, worker.learned_caps) for mp, _ in self._live()}
+        """Spend createReport in the scheduler's priority order, round-robin within each level. The
+        pacer stops it (OutOfTokens) when the budget is spent: what is left waits for a later run."""
+        plans = {mp: self._plan(mp) for mp, _ in self._live()}
+        for purpose in scheduler.PRIORITY:
+            self._round_robin(worker, {mp: [job for job in jobs if job.purpose == purpose]
+                                       for mp, jobs in plans.items()})
+
+    def _round_robin(self, worker: WindowWorker, queues: dict[str, list[scheduler.Job]]) -> None:
+        """Create these jobs' reports, one marketplace after another."""
         while any(queues.values()):  # round-robin so one marketplace cannot starve the others
             for mp in list(queues):
                 if not queues[mp] or not self._refresh(mp):
                     queues.pop(mp)
                     continue
-                window = queues[mp].pop(0)
-                if not is_claimable(self.db.conn, window, self.clock.now()):  # retired by an age refusal meanwhile
+                job = queues[mp].pop(0)
+                if not is_claimable(self.db.conn, job.window, self.clock.now(), job.refetch):  # retired meanwhile
                     continue
-                cap = worker.learned_caps.get(mp, window.hours)
-                if window.hours > cap:  # learned during this run: never send a size Amazon refused
-                    queues[mp][:0] = split(window, cap)
+                cap = worker.learned_caps.get(mp, job.window.hours)
+                if job.window.hours > cap:  # learned during this run: never send a size Amazon refused
+                    queues[mp][:0] = job.pieces(cap)
                     continue
-                worker.create(window, self.leased[mp].tally)
-
-    def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
-        cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
-        now = self.clock.now()
-        rows = claimable(self.db.conn, mp, now, self.oldest(now))
-        if self.focus is not None:
-            rows = [row for row in rows if row[0] in self.focus]
-        return coalesce(mp, rows, cap)
+                if worker.create(job.window, self.leased[mp].tally, job.refetch) and job.live:
+                    scheduler.record_live(self.db, mp, self.clock.now())
 
     def _start_due_audits(self) -> None:
         now = self.clock.now()
@@ -300,7 +304,8 @@ class SyncRun:
     def _client(self) -> SpApiClient:
         from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work
 
-        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all)
+        share = 1.0 if self.focus is not None else self.settings.quota_budget_percent / 100  # fill-day: whole plan
+        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all, share=share)
         return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer)
 
     def _refresh_all(self) -> None:

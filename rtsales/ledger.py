@@ -41,11 +41,14 @@ TRANSITIONS: dict[HourStatus, frozenset[HourStatus]] = {
     # REQUESTED -> UNAVAILABLE: Amazon refused a one-hour window for its age.
     S.REQUESTED: frozenset({S.DOWNLOADED, S.APPLIED, S.FAILED, S.MISSING, S.UNAVAILABLE}),
     S.DOWNLOADED: frozenset({S.APPLIED, S.FAILED}),
-    S.APPLIED: frozenset({S.MISSING}),  # re-opened by an audit, fill-day or an empty-answer check
+    # APPLIED -> REQUESTED: a re-fetch (live refresh, settle fetch, audit, fill-day) claims an hour
+    # that keeps its rows and its data_state meanwhile; a failed re-fetch gives it back as APPLIED.
+    S.APPLIED: frozenset({S.REQUESTED, S.MISSING}),
     S.FAILED: frozenset({S.REQUESTED, S.MISSING, S.UNAVAILABLE}),
     S.UNAVAILABLE: frozenset({S.MISSING}),  # only fill-day, on an hour inside MAX_DATA_AGE_HOURS again
 }
 CLAIMABLE_SQL = "(status = 'MISSING' OR (status = 'FAILED' AND next_retry_utc <= ?))"
+REFETCHABLE_SQL = "(status IN ('MISSING', 'APPLIED') OR (status = 'FAILED' AND next_retry_utc <= ?))"
 LEDGER = "vendor_rt_sales_hour_ledger"
 
 BACKOFF_BASE = timedelta(minutes=15)
@@ -140,11 +143,11 @@ def expire_aged(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime,
     return moved
 
 
-def is_claimable(conn: sqlite3.Connection, window: Window, now: datetime) -> bool:
+def is_claimable(conn: sqlite3.Connection, window: Window, now: datetime, refetch: bool = False) -> bool:
     """Every hour of the window can still be claimed (nothing retired or taken it meanwhile)."""
     keys = window.keys()
     return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
-                        f"({_placeholders(len(keys))}) AND {CLAIMABLE_SQL}",
+                        f"({_placeholders(len(keys))}) AND {REFETCHABLE_SQL if refetch else CLAIMABLE_SQL}",
                         [window.marketplace_id, *keys, iso(now)]).fetchone()[0] == len(keys)
 
 
@@ -205,12 +208,13 @@ def split(window: Window, cap: int) -> list[Window]:
     return pieces
 
 
-def claim(conn: sqlite3.Connection, window: Window, now: datetime) -> None:
-    """Move a window's claimable hours to REQUESTED (no report yet), guarded per source state."""
+def claim(conn: sqlite3.Connection, window: Window, now: datetime, refetch: bool = False) -> None:
+    """Move a window's hours to REQUESTED (no report yet), guarded per source state. A re-fetch
+    may claim APPLIED hours too: they keep their rows and data_state while it is in flight."""
     keys = window.keys()
     states = dict(conn.execute(
         f"SELECT hour_utc, status FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-        f"AND hour_utc IN ({_placeholders(len(keys))}) AND {CLAIMABLE_SQL}",
+        f"AND hour_utc IN ({_placeholders(len(keys))}) AND {REFETCHABLE_SQL if refetch else CLAIMABLE_SQL}",
         [window.marketplace_id, *keys, iso(now)]))
     if len(states) != len(keys):
         raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: window {hour_key(window.start)} "
@@ -218,6 +222,21 @@ def claim(conn: sqlite3.Connection, window: Window, now: datetime) -> None:
     for status in {S(v) for v in states.values()}:
         transition(conn, window.marketplace_id, [k for k in keys if states[k] == status],
                    status, S.REQUESTED, now, report_id=None)
+
+
+def give_back(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], expected: HourStatus,
+              fallback: HourStatus, now: datetime, **fields: Any) -> list[str]:
+    """End a fetch that brought nothing: hours that hold data go back to APPLIED (their rows were
+    never touched), the others to `fallback` (MISSING or FAILED). Returns the hours that hold data."""
+    marks = _placeholders(len(keys))
+    held = [k for (k,) in conn.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
+                                       f"({marks}) AND data_state != 'none'", [marketplace_id, *keys])]
+    rest = [k for k in keys if k not in set(held)]
+    if held:
+        transition(conn, marketplace_id, held, expected, S.APPLIED, now, **fields)
+    if rest:
+        transition(conn, marketplace_id, rest, expected, fallback, now, **fields)
+    return held
 
 
 def attach_report(conn: sqlite3.Connection, window: Window, report_id: str, now: datetime) -> None:
@@ -261,6 +280,14 @@ def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], n
                        audit_run_id=audit_run_id)
             moved += len(rows)
     return moved
+
+
+def newest_held_hour(db: Any, marketplace_id: str) -> str | None:
+    """The newest hour whose numbers the database holds, whatever fetch of it is in flight: what every
+    reader (status, sales, --check) calls "the last applied hour", so a re-fetch never moves it back."""
+    row = db.execute(f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND data_state != 'none'",
+                     [marketplace_id]).fetchone()
+    return row[0] if row else None
 
 
 def ledger_counts(conn: sqlite3.Connection, marketplace_id: str) -> dict[str, int]:

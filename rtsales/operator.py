@@ -106,7 +106,7 @@ def _hour_totals(db: Database, mp: str, keys: list[str]) -> dict[str, tuple[int,
 def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone: str,
              marketplaces: tuple[str, ...], transport: httpx.BaseTransport | None = None,
              on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Put every hour of one day back to claimable (APPLIED and FAILED included) and fetch it now."""
+    """Fetch every hour of one day now (APPLIED and FAILED included); known rows stay until replaced."""
     now = clock.now()
     day, hours = day_hours(day_text, zone, now, settings.fill_day_max_age_days)
     newest = newest_wanted_hour(now, timedelta(minutes=settings.safety_lag_minutes))
@@ -125,7 +125,8 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
             with transaction(db) as conn:
                 conn.executemany(f"INSERT OR IGNORE INTO {LEDGER} (marketplace_id, hour_utc, status, updated_at) "
                                  f"VALUES (?, ?, 'MISSING', ?)", [(mp, k, iso(now)) for k in keys])
-                reopen(conn, mp, keys, now, sources=(HourStatus.APPLIED, HourStatus.FAILED, HourStatus.UNAVAILABLE))
+                # APPLIED hours stay APPLIED, rows and all, until their re-fetch answers.
+                reopen(conn, mp, keys, now, sources=(HourStatus.FAILED, HourStatus.UNAVAILABLE))
 
     def progress() -> None:
         if on_progress:

@@ -153,6 +153,9 @@ class OutOfTokens(Exception):
         self.wait_seconds = wait_seconds
 
 
+BUDGETED = frozenset({"createReport", "getReportDocument"})  # QUOTA_BUDGET_PERCENT applies to these
+
+
 class Pacer:
     """Before every request: honour another process's cooldown, then take one persisted token.
 
@@ -160,9 +163,11 @@ class Pacer:
     """
 
     def __init__(self, db: Database, clock: Clock, deadline: datetime,
-                 plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None, api: str = "spapi"):
+                 plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None, api: str = "spapi",
+                 share: float = 1.0):
         self._db, self._clock, self._deadline = db, clock, deadline
         self._on_wait, self._api = on_wait, api
+        self._share = share  # cron's budget: this part of the plan's rate for the operations that cost reports
         learned = learned_rates(db, api)
         self._plans = {op: replace(plan, rate=learned.get(op, plan.rate)) for op, plan in plans.items()}
         self._confirmed: set[str] = set()  # operations whose rate this process has saved
@@ -184,6 +189,8 @@ class Pacer:
         plan = self._plans.get(operation)
         if plan is None:
             return
+        if operation in BUDGETED:
+            plan = replace(plan, rate=plan.rate * self._share)
         while (wait := take_token(self._db, operation, plan, self._clock.now())) > 0:
             if self._clock.frozen or wait > (self._deadline - self._clock.now()).total_seconds():
                 raise OutOfTokens(operation, wait)

@@ -74,7 +74,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
 
 
 GRID_CELLS = {  # distinct characters, so the grid still reads without colour (pipes, cron mail)
-    "APPLIED": ("█", "green"), "REQUESTED": ("▒", "blue"), "DOWNLOADED": ("▓", "cyan"),
+    "FINAL": ("█", "green"), "PROVISIONAL": ("▄", "green"), "REQUESTED": ("▒", "blue"), "DOWNLOADED": ("▓", "cyan"),
     "MISSING": ("·", "yellow"), "FAILED": ("x", "bold red"), "UNAVAILABLE": ("-", "dim"), None: (" ", "dim"),
 }
 
@@ -150,8 +150,11 @@ def _grid(days: dict[str, list[str | None]]) -> None:
     for name, (char, style) in GRID_CELLS.items():
         grid.append("  ")
         grid.append(char, style=style)
-        grid.append(f" {name.lower() if name else 'not tracked'}")
+        grid.append(f" {_LEGEND.get(name, name.lower() if name else 'not tracked')}")
     console.print(grid)
+
+
+_LEGEND = {"FINAL": "final", "PROVISIONAL": "may still change"}
 
 
 def _hhmm(instant: str | None) -> str:

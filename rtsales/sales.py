@@ -1,7 +1,7 @@
 """`rtsales sales`: the last known numbers from the database, no API call at all.
 
 Totals per ASIN or per hour over the last N hours of known data (ending at the
-newest APPLIED hour), and
+newest hour that holds data, also while it is being re-fetched), and
 whether SP-API is cooling down (then this is "last known data" by design).
 """
 
@@ -14,14 +14,14 @@ from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour
 from rtsales.keepa.cache import cached_titles
+from rtsales.ledger import newest_held_hour
 from rtsales.quota import active_cooldown
 
 
 def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: int, by: str) -> dict[str, Any]:
-    """Totals over the last `hours` hours of known data: up to the newest APPLIED hour, not up to
-    now, since the newest hours are always still settling (SAFETY_LAG_MINUTES) or in flight."""
-    newest = {mp: db.execute("SELECT MAX(hour_utc) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-                             "AND status = 'APPLIED'", [mp]).fetchone()[0] for mp in marketplaces}
+    """Totals over the last `hours` hours of known data: up to the newest hour that holds data, not
+    up to now, since the newest hour may not be fetched yet (SAFETY_LAG_MINUTES)."""
+    newest = {mp: newest_held_hour(db, mp) for mp in marketplaces}
     known = [parse_hour(h) + HOUR for h in newest.values() if h]
     until = max(known) if known else floor_hour(now)
     since = hour_key(until - hours * HOUR)

@@ -73,14 +73,15 @@ class SimulatedCron:
         return max_cycles
 
     def pending(self) -> int:
+        """Hours whose numbers the database does not hold yet (re-fetches in flight are not pending)."""
         return self.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger "
-                                    "WHERE status NOT IN ('APPLIED', 'UNAVAILABLE')").fetchone()[0]
+                                    "WHERE data_state = 'none' AND status != 'UNAVAILABLE'").fetchone()[0]
 
     def mismatches(self, marketplace_id: str, settled_before: datetime) -> list[str]:
-        """Hours (APPLIED, final by `settled_before`) whose rows differ from the simulator's final truth."""
+        """Hours (holding data, final by `settled_before`) whose rows differ from the simulator's final truth."""
         bad = []
         for (key,) in self.db.conn.execute(
-                "SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND status = 'APPLIED' "
+                "SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND data_state != 'none' "
                 "AND hour_utc < ?", [marketplace_id, hour_key(settled_before)]):
             if self.stored(marketplace_id, key) != self.truth(marketplace_id, key):
                 bad.append(key)

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from rtsales import audits
 from rtsales.clock import HOUR, floor_hour, iso, parse_instant
 from rtsales.config import Settings
-from rtsales.ledger import CLAIMABLE_SQL, ledger_counts, newest_wanted_hour
+from rtsales.ledger import CLAIMABLE_SQL, ledger_counts, newest_held_hour, newest_wanted_hour
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 
 STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this means cron is not running
@@ -69,15 +69,16 @@ def _grid(db: Database, mp: str, now: datetime, days: int) -> dict[str, list[str
     first_day = floor_hour(now).replace(hour=0) - timedelta(days=days - 1)
     grid: dict[str, list[str | None]] = {(first_day + timedelta(days=d)).strftime("%Y-%m-%d"): [None] * 24
                                          for d in range(days)}
-    for hour, status in db.execute(f"SELECT hour_utc, status FROM {LEDGER} WHERE marketplace_id = ? "
-                                   f"AND hour_utc >= ?", [mp, iso(first_day)]):
-        if hour[:10] in grid:
-            grid[hour[:10]][int(hour[11:13])] = status
+    for hour, status, data in db.execute(f"SELECT hour_utc, status, data_state FROM {LEDGER} WHERE "
+                                         f"marketplace_id = ? AND hour_utc >= ?", [mp, iso(first_day)]):
+        if hour[:10] in grid:  # an hour that holds data shows it, whatever re-fetch of it is in flight
+            held = "FINAL" if data == "final" else "PROVISIONAL" if data == "provisional" or status == "APPLIED" else None
+            grid[hour[:10]][int(hour[11:13])] = held or status
     return grid
 
 
 def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days: int) -> dict[str, Any]:
-    last = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED'", [mp])
+    last = newest_held_hour(db, mp)
     claimable = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
                      [mp, iso(now)])
     oldest_waiting = _one(db, f"SELECT MIN(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import DocumentExpiredError, LoginError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.ingest import apply_window, discard_stash, stash_document, stashed_document
-from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, expire_aged, transition
+from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, expire_aged, give_back
 from rtsales.redaction import redact
 from rtsales.spapi.parse import SalesStream, describe_error_document, read_sales_document
 from rtsales.store import transaction
@@ -59,11 +59,13 @@ class WindowWorker:
 
     # -- create ---------------------------------------------------------------------------
 
-    def create(self, window: Window, tally: Tally) -> str | None:
-        """Claim the window and create its report; release the claim if Amazon said no."""
+    def create(self, window: Window, tally: Tally, refetch: bool = False) -> str | None:
+        """Claim the window and create its report; release the claim if Amazon said no.
+
+        A re-fetch (`refetch`) may claim APPLIED hours: they keep their rows meanwhile."""
         now = self.clock.now()
         with transaction(self.db) as conn:
-            claim(conn, window, now)
+            claim(conn, window, now, refetch)
         try:
             report_id = self.client.create_report(window.marketplace_id, window.start, window.end)
         except ENDS_THE_RUN:
@@ -82,7 +84,7 @@ class WindowWorker:
 
     def _release(self, window: Window) -> None:
         with transaction(self.db) as conn:
-            transition(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now())
+            give_back(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now())
 
     def _create_failed(self, window: Window, exc: SpApiError, tally: Tally) -> None:
         refusal = classify_refusal(exc.message) if exc.status == 400 else Refusal.OTHER
@@ -105,9 +107,11 @@ class WindowWorker:
         if window.hours > 1:
             self.fail(window, status, error, tally, split=True, immediate=True, count_attempt=True)
             return
-        with transaction(self.db) as conn:
-            transition(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, now,
-                       last_error=error[:500], next_retry_utc=None)
+        with transaction(self.db) as conn:  # an hour we hold keeps its rows: they are all Amazon will give
+            if give_back(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, now,
+                         last_error=error[:500], next_retry_utc=None, audit_run_id=None):
+                conn.execute("UPDATE vendor_rt_sales_hour_ledger SET data_state = 'final' WHERE marketplace_id = ? "
+                             "AND hour_utc = ?", [window.marketplace_id, window.keys()[0]])
         log.warning("%s %s: Amazon no longer serves this hour: %s", window.marketplace_id,
                     iso(window.start), error)
         tally.hours_unavailable += 1
@@ -198,7 +202,7 @@ class WindowWorker:
         if isinstance(exc, SpApiError) and exc.status == 404:
             log.info("report %s is gone; its hours will be requested again", report_id)
             with transaction(self.db) as conn:
-                transition(conn, window.marketplace_id, window.keys(), status, S.MISSING, self.clock.now())
+                give_back(conn, window.marketplace_id, window.keys(), status, S.MISSING, self.clock.now())
             return
         message = exc.message if isinstance(exc, SpApiError | ReportParseError) else str(exc)
         self.fail(window, status, f"report {report_id}: {message}", tally)
@@ -223,9 +227,10 @@ class WindowWorker:
         with transaction(self.db) as conn:
             if status is S.DOWNLOADED:  # a stored document that cannot be applied is of no further use
                 discard_stash(conn, window.marketplace_id, window.keys())
-            transition(conn, window.marketplace_id, window.keys(), status, S.FAILED, now, **fields)
-        log.warning("%s %s..%s FAILED: %s", window.marketplace_id, iso(window.start), iso(window.end), error)
-        tally.hours_failed += window.hours
+            held = give_back(conn, window.marketplace_id, window.keys(), status, S.FAILED, now, **fields)
+        log.warning("%s %s..%s FAILED: %s%s", window.marketplace_id, iso(window.start), iso(window.end), error,
+                    f" ({len(held)} hour(s) keep the rows they had)" if held else "")
+        tally.hours_failed += window.hours - len(held)
         tally.errors.append(error[:200])
 
 

@@ -51,12 +51,24 @@ def _env_file(folder: Path, now: str) -> Path:
 
 @pytest.fixture
 def idle_store(tmp_path: Path) -> tuple[SimulatedCron, Path]:
-    """Every hour APPLIED and the daily audit done, as of the cron's current instant."""
+    """Every hour held, the daily audit done, the last live refresh applied and not due again yet:
+    the run a few minutes after the one that refreshed it has nothing to do."""
     cron = SimulatedCron(tmp_path / "idle.db", (US,), T0, seed=2, settings={"LOOKBACK_DAYS": "1"})
     cron.settle(40)
-    cron.clock.advance(-timedelta(minutes=15))  # the instant of the run that settled it
-    assert cron.pending() == 0
+    cron.clock.advance(-timedelta(minutes=12))  # 3 minutes after the run that settled it
+    for _ in range(5):  # collect what that run left in flight
+        cron.cycle(advance=False)
+        if not cron.results[-1].calls.get("createReport"):
+            break
+        cron.clock.advance(timedelta(minutes=3))
+    cron.clock.advance(timedelta(minutes=1))
+    assert cron.pending() == 0 and not _in_flight(cron)
     return cron, _env_file(tmp_path, iso(cron.clock.now()))
+
+
+def _in_flight(cron: SimulatedCron) -> int:
+    return cron.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE status IN "
+                                "('REQUESTED', 'DOWNLOADED')").fetchone()[0]
 
 
 def test_idle_quiet_sync_builds_no_client_and_prints_nothing(idle_store: tuple[SimulatedCron, Path]) -> None:

@@ -32,7 +32,7 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = open_db(path)
     with transaction(db) as conn:
         seed(conn, MP, NOW, floor_hour(NOW - timedelta(days=2)), timedelta(minutes=90))
-        conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED'")
+        conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', data_state = 'final'")
     return path
 
 
@@ -109,16 +109,20 @@ def test_nothing_applied_for_hours(db_path: Path) -> None:
 
 
 def test_grid_shows_states_and_legend(db_path: Path) -> None:
-    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', next_retry_utc = '2030-01-01T00:00:00Z' "
-                  "WHERE hour_utc = '2026-03-10T03:00:00Z'")
-    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING' WHERE hour_utc = '2026-03-10T04:00:00Z'")
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', next_retry_utc = '2030-01-01T00:00:00Z', "
+                  "data_state = 'none' WHERE hour_utc = '2026-03-10T03:00:00Z'")
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING', data_state = 'none' "
+                  "WHERE hour_utc = '2026-03-10T04:00:00Z'")
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET data_state = 'provisional' WHERE hour_utc >= '2026-03-10T08:00:00Z'")
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'REQUESTED' WHERE hour_utc = '2026-03-10T09:00:00Z'")
     _, report = _status("--days", "2")
-    assert report["marketplaces"][0]["grid"]["2026-03-10"][:6] == ["APPLIED"] * 3 + ["FAILED", "MISSING", "APPLIED"]
+    grid = report["marketplaces"][0]["grid"]["2026-03-10"]
+    assert grid[:10] == ["FINAL"] * 3 + ["FAILED", "MISSING"] + ["FINAL"] * 3 + ["PROVISIONAL"] * 2  # 09:00 re-fetched
     assert list(report["marketplaces"][0]["grid"]) == ["2026-03-09", "2026-03-10"]
     text = runner.invoke(app, ["status", "--days", "2"]).stdout
     row = next(line for line in text.splitlines() if line.strip().startswith("2026-03-10"))
-    assert row.split()[1][:10] == "███x·█████"
-    assert "█ applied" in text and "x failed" in text and "· missing" in text
+    assert row.split()[1][:10] == "███x·███▄▄"
+    assert "█ final" in text and "▄ may still change" in text and "x failed" in text and "· missing" in text
     assert "\x1b[" not in text  # not a terminal (pipe, cron): no colour codes, the characters carry it
 
 

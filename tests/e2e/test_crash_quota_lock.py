@@ -58,7 +58,7 @@ def test_killed_at_each_step_loses_nothing(cron: Callable[..., SimulatedCron], m
         c.clock.advance(timedelta(minutes=15))
     assert c.pending() <= 2
     assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE hour_utc < ? "
-                             "AND status != 'APPLIED'", [iso(START - timedelta(hours=3))]).fetchone()[0] == 0
+                             "AND data_state = 'none'", [iso(START - timedelta(hours=3))]).fetchone()[0] == 0
     assert c.mismatches(US, START - timedelta(hours=4)) == []
     assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_documents").fetchone()[0] <= 1
 

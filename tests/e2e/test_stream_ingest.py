@@ -18,7 +18,7 @@ def test_truncated_download_fails_the_window_drops_the_stash_and_is_refetched(
     c.cycle()  # every download is cut short: stashed, then refused while streaming
     failed = c.db.conn.execute("SELECT COUNT(*), MIN(last_error) FROM vendor_rt_sales_hour_ledger "
                                "WHERE status = 'FAILED'").fetchone()
-    assert failed[0] == 165 and "truncated" in failed[1]
+    assert failed[0] == 167 and "truncated" in failed[1]
     assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_documents").fetchone()[0] == 0
     assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0] == 0
     c.sim.set_faults(Faults())

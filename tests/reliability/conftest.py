@@ -78,7 +78,7 @@ def populate(path: Path) -> Path:
     db = open_db(path)
     with transaction(db) as conn:
         seed(conn, MP, T0, floor_hour(T0 - timedelta(days=2)), timedelta(minutes=90))
-        conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', report_id = 'r1'")
+        conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', report_id = 'r1', data_state = 'final'")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'report r2 FATAL', "
                      "next_retry_utc = ? WHERE hour_utc = '2026-03-10T09:00:00Z'", [iso(T0 + timedelta(hours=1))])
         conn.executemany("INSERT INTO vendor_realtime_sales VALUES (?, ?, ?, ?, ?, 'USD', 'r1', ?)",

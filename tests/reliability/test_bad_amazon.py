@@ -100,7 +100,9 @@ def _environment(db_path: Path, **extra: str) -> dict[str, str]:
     return {"LWA_CLIENT_ID": DEFAULT_CLIENT_ID, "LWA_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
             "LWA_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN, "MARKETPLACE_IDS": f"{US},{CA}",
             "RTSALES_DB": str(db_path), "LOOKBACK_DAYS": "1", "MAX_DOCUMENT_MB": "1",
-            "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": "false", **extra}
+            "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": "false",
+            # One report per new hour, nothing else: each case shapes exactly one window's answer.
+            "SAFETY_LAG_MINUTES": "90", "LIVE_REFRESH_MINUTES": "1440", **extra}
 
 
 def _world(tmp_path: Path, httpx_mock: HTTPXMock, **extra: str) -> Amazon:

@@ -1,0 +1,172 @@
+"""What the next createReport is spent on: the one place that decides, in priority order.
+
+1. reports already in flight (the engine resumes them before asking here);
+2. hours never fetched (MISSING, or FAILED and due), newest first;
+3. the live refresh: every hour still inside SETTLE_HOURS of its end, coalesced with the newest
+   unfetched hours into one report per marketplace, at most every LIVE_REFRESH_MINUTES (slower,
+   and evenly for every marketplace, when the budget cannot pay for that);
+4. the settle fetch: hours that left the live window with provisional numbers, once;
+5. audits: hours an audit asked to re-fetch.
+
+A re-fetch (3-5, and fill-day's hours) claims APPLIED hours, which keep their rows and their
+data_state while it is in flight. The engine asks `plan()` and spends the budget in its order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from rtsales.clock import HOUR, floor_hour, iso, parse_hour, parse_instant
+from rtsales.ledger import LEDGER, Window, claimable, coalesce, split
+from rtsales.quota import SPAPI_PLANS, learned_rates
+from rtsales.store import transaction
+
+PRIORITY = ("fill", "gap", "live", "settle", "audit")
+LIVE_JITTER = timedelta(minutes=2)  # cron starts a little late or early; a refresh 14 min after the last is due
+CONFIRM_AFTER = timedelta(hours=1)  # an empty answer is re-asked no sooner (CANCELLED may mean "too often")
+
+
+@dataclass(frozen=True)
+class Job:
+    purpose: str  # fill | gap | live | settle | audit
+    window: Window
+    refetch: bool = True  # may claim APPLIED hours (they keep their rows while it is in flight)
+    live: bool = False  # this report is the marketplace's live refresh
+
+    def pieces(self, cap: int) -> list[Job]:
+        return [replace(self, window=piece) for piece in split(self.window, cap)]
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The instants one plan is made against."""
+
+    now: datetime
+    oldest: datetime  # the oldest hour that may be asked for (lookback, data age)
+    newest: datetime  # the newest hour that should exist by now
+    settle: timedelta
+    max_hours: int
+
+    def live_start(self) -> datetime:
+        """The oldest hour still inside SETTLE_HOURS of its end (its end + settle is after now)."""
+        first = floor_hour(self.now - self.settle - HOUR)
+        return max(first if first + HOUR + self.settle > self.now else first + HOUR, self.oldest)
+
+
+def live_interval(refresh_minutes: int, marketplaces: int, rate: float, budget_percent: int) -> timedelta:
+    """How often each marketplace's live window can be refreshed within the createReport budget.
+
+    Live refreshes take at most half of the budget; the rest is for gaps, settle fetches and
+    audits. Every marketplace gets the same interval, so a short budget slows all of them evenly."""
+    per_hour = max(rate, 1e-9) * 3600 * budget_percent / 100 / 2
+    needed = max(1, marketplaces) * 60 / refresh_minutes
+    return timedelta(minutes=refresh_minutes * max(1.0, needed / per_hour))
+
+
+def plan(conn: sqlite3.Connection, marketplace_id: str, horizon: Horizon, *, live_due: bool,
+         focus: Collection[str] | None = None) -> list[Job]:
+    """Every job this marketplace wants now, in priority order (the engine may stop anywhere)."""
+    if focus is not None:  # fill-day: only its hours, every one of them, fetched or not
+        return _focus(conn, marketplace_id, horizon, focus)
+    live = _live_keys(conn, marketplace_id, horizon) if live_due else []
+    settle = _settle_rows(conn, marketplace_id, horizon)
+    live += _adjacent(live, [key for key, _ in settle])  # settle fetches ride along in the live refresh
+    settle = [row for row in settle if row[0] not in live]
+    jobs = _gaps_and_live(marketplace_id, claimable(conn, marketplace_id, horizon.now, horizon.oldest), set(live),
+                          horizon.max_hours)
+    jobs += [Job("settle", w) for w in coalesce(marketplace_id, settle, horizon.max_hours)]
+    jobs += [Job("audit", w) for w in coalesce(marketplace_id, _audit_rows(conn, marketplace_id, horizon),
+                                               horizon.max_hours)]
+    return jobs
+
+
+def _gaps_and_live(mp: str, gaps: list[tuple[str, int | None]], live: set[str], max_hours: int) -> list[Job]:
+    """Never-fetched hours, newest first; the live window joins the newest of them in one report
+    when they touch (an hour's first fetch is its first live refresh), else it is a report of its own."""
+    if live and any(key in live for key, _ in gaps):
+        rows = sorted(dict([*((k, None) for k in live), *gaps]).items(), reverse=True)
+        return [Job("gap", w, refetch=bool(live & set(w.keys())), live=bool(live & set(w.keys())))
+                for w in coalesce(mp, rows, max_hours)]
+    jobs = [Job("gap", w, refetch=False) for w in coalesce(mp, gaps, max_hours)]
+    return jobs + [Job("live", w, live=True) for w in coalesce(mp, [(k, None) for k in sorted(live, reverse=True)],
+                                                                max_hours)]
+
+
+def _adjacent(keys: list[str], older: list[str]) -> list[str]:
+    """The run of `older` (newest first) that continues `keys` downwards without a hole."""
+    run: list[str] = []
+    wanted = set(older)
+    while keys and (nxt := iso(parse_hour((run or keys)[-1]) - HOUR)) in wanted:
+        run.append(nxt)
+    return run
+
+
+def _live_keys(conn: sqlite3.Connection, mp: str, horizon: Horizon) -> list[str]:
+    """The live window, newest first, when no part of it is in flight (else the last refresh is pending)."""
+    rows = conn.execute(f"SELECT hour_utc, status FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
+                        f"AND hour_utc <= ? ORDER BY hour_utc DESC",
+                        [mp, iso(horizon.live_start()), iso(horizon.newest)]).fetchall()
+    if any(status in ("REQUESTED", "DOWNLOADED") for _, status in rows):
+        return []
+    keys = []
+    for key, status in rows:  # contiguous from the newest: one report
+        if status == "UNAVAILABLE" or (keys and parse_hour(keys[-1]) - HOUR != parse_hour(key)):
+            break
+        keys.append(key)
+    return keys
+
+
+def _settle_rows(conn: sqlite3.Connection, mp: str, horizon: Horizon) -> list[tuple[str, int | None]]:
+    """Settled hours whose numbers are still provisional."""
+    settled_before = horizon.now - horizon.settle - HOUR
+    rows = conn.execute(
+        f"SELECT hour_utc, window_cap, updated_at FROM {LEDGER} WHERE marketplace_id = ? "
+        f"AND status = 'APPLIED' AND data_state = 'provisional' AND inconclusive = 0 AND hour_utc >= ? "
+        f"AND hour_utc <= ? "
+        f"AND (next_retry_utc IS NULL OR next_retry_utc <= ?) ORDER BY hour_utc DESC",
+        [mp, iso(horizon.oldest), iso(settled_before), iso(horizon.now)]).fetchall()
+    # Still provisional although settled: never asked since, or its only answer was empty (a CANCELLED
+    # may mean "asked too often"), which is asked again, no sooner than CONFIRM_AFTER. Inconclusive hours
+    # (a CANCELLED kept their rows) wait for the next audit instead of being asked every run.
+    return [(key, cap) for key, cap, answered_at in rows
+            if parse_instant(answered_at) + CONFIRM_AFTER <= horizon.now or not _empty(conn, mp, key)]
+
+
+def _empty(conn: sqlite3.Connection, mp: str, key: str) -> bool:
+    return conn.execute("SELECT 1 FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc = ? LIMIT 1",
+                        [mp, key]).fetchone() is None
+
+
+def _audit_rows(conn: sqlite3.Connection, mp: str, horizon: Horizon) -> list[tuple[str, int | None]]:
+    return list(conn.execute(
+        f"SELECT hour_utc, window_cap FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED' "
+        f"AND audit_run_id IS NOT NULL AND hour_utc >= ? AND (next_retry_utc IS NULL OR next_retry_utc <= ?) "
+        f"ORDER BY hour_utc DESC", [mp, iso(horizon.oldest), iso(horizon.now)]))
+
+
+def _focus(conn: sqlite3.Connection, mp: str, horizon: Horizon, focus: Collection[str]) -> list[Job]:
+    rows = [(k, cap) for k, cap in conn.execute(
+        f"SELECT hour_utc, window_cap FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
+        f"AND status IN ('MISSING', 'APPLIED') ORDER BY hour_utc DESC", [mp, iso(horizon.oldest)]) if k in focus]
+    return [Job("fill", w) for w in coalesce(mp, rows, horizon.max_hours)]
+
+
+def create_rate(db: Database) -> float:
+    """createReport's rate: what Amazon last said it applies, else its documented default."""
+    return learned_rates(db, "spapi").get("createReport", SPAPI_PLANS["createReport"].rate)
+
+
+def live_due(db: Database, marketplace_id: str, now: datetime, interval: timedelta) -> bool:
+    row = db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?", [f"live_refresh:{marketplace_id}"]).fetchone()
+    return row is None or parse_instant(row[0]) + interval - LIVE_JITTER <= now
+
+
+def record_live(db: Database, marketplace_id: str, now: datetime) -> None:
+    with transaction(db) as conn:
+        conn.execute("INSERT INTO rtsales_state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                     "updated_at = excluded.updated_at", [f"live_refresh:{marketplace_id}", iso(now), iso(now)])
