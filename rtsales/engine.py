@@ -2,6 +2,10 @@
 
 Any 429 anywhere stops every SP-API call at once: the cooldown is persisted,
 unfinished hours stay claimable (or REQUESTED with their report) and the run ends.
+Every step on a marketplace, and every SP-API call for it, first extends its lease
+(`_hold`); a lease another process took over drops that marketplace for the rest of
+the run (lock_lost) with nothing more sent or written for it, and the others go on.
+An error, Ctrl-C or SIGTERM after the first lease releases every lease.
 With a frozen clock (RTSALES_NOW) nothing waits: the run does what this instant
 allows and leaves the rest to the next cron run. A run with nothing to do (no hour
 in flight or claimable, no audit due) builds no SP-API client and never imports
@@ -14,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
@@ -22,7 +27,8 @@ from rtsales import audits, lock
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, is_claimable,
+from rtsales.ledger import (HourStatus, LedgerConflict, Window, claimable, coalesce, expire_aged, in_flight,
+                            is_claimable,
                             ledger_counts,
                             newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, reopen, seed, split, transition,
                             unconfirmed_empty, window_of)
@@ -67,7 +73,9 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        return 75 if self.skipped else 0
+        """75 (cron retries) when no marketplace was worked to the end: busy or lost leases, a cooldown."""
+        worked = any(m.state == "worked" for m in self.marketplaces)
+        return 75 if self.skipped or not worked else 0
 
 
 class SyncRun:
@@ -87,6 +95,8 @@ class SyncRun:
         self.deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)
         self.leased: dict[str, MarketplaceOutcome] = {}
         self._loaded_caps: dict[str, int] = {}
+        self._spapi: SpApiClient | None = None
+        self._worker: WindowWorker | None = None
 
     # -- the cycle ----------------------------------------------------------------------------
 
@@ -94,43 +104,42 @@ class SyncRun:
         self.settings.require_spapi()
         if self._cooling_down():
             return self.result
-        self._lease_all()
-        if not self.leased:
-            self.result.skipped = "lock_busy"
-            return self._finish()
-        if not self._prepare():  # the common cron run: nothing to do, so no client and no request
-            self._release_all()
-            return self._finish()
-        client = self._client()
-        worker = WindowWorker(self.db, client, self.clock, self._learned_caps(),
-                              timedelta(hours=self.settings.settle_hours))
-        try:
-            self._work(worker)
+        try:  # from the first lease on: KeyboardInterrupt is Ctrl-C, and SIGTERM (errors.Terminated) too
+            self._cycle()
         except SpApiQuotaError as exc:
             self._on_quota(exc)
         except AuthError as exc:  # credentials or role refused: remembered for status until a run succeeds
-            self._wind_down(client, worker)
+            self._wind_down()
             self._remember_access_error(exc)
             raise
         except (Exception, KeyboardInterrupt):
-            self._wind_down(client, worker)
+            self._wind_down()
             raise
-        self._wind_down(client, worker)
+        self._wind_down()
         if not self.result.quota_hit and self.result.calls:
             record_success(self.db, SPAPI)
             self._remember_access_error(None)
         return self._finish()
 
+    def _cycle(self) -> None:
+        self._lease_all()
+        if not self.leased:
+            self.result.skipped = "lock_busy"
+            return
+        if not self._prepare():  # the common cron run: nothing to do, so no client and no request
+            return
+        caps = self._learned_caps()
+        self._spapi = self._client()
+        self._worker = WindowWorker(self.db, self._spapi, self.clock, caps,
+                                    timedelta(hours=self.settings.settle_hours), lease=self._hold)
+        self._work(self._worker)
+
     def _prepare(self) -> bool:
-        """Seed the ledger; True if there is SP-API work. Leases are released if this fails."""
-        try:
-            self._seed_all()
-            if self.prepare:  # operator commands re-open hours here, under the leases
-                self.prepare(self)
-            return self._has_work()
-        except (Exception, KeyboardInterrupt):
-            self._release_all()
-            raise
+        """Seed the ledger; True if there is SP-API work."""
+        self._seed_all()
+        if self.prepare:  # operator commands re-open hours here, under the leases
+            self.prepare(self)
+        return self._has_work()
 
     def _seed_all(self) -> None:
         """Seed the wanted hours, retire the ones Amazon no longer serves, re-ask settled empty answers."""
@@ -190,20 +199,22 @@ class SyncRun:
     def _resume_all(self, worker: WindowWorker) -> None:
         for mp, outcome in self._live():
             for report_id, status, keys in in_flight(self.db.conn, mp):
-                window = window_of(mp, keys)
                 if report_id is None:  # claimed by a run that died before createReport answered
-                    with transaction(self.db) as conn:
-                        transition(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
-                    continue
-                if not self._refresh(mp):
+                    step = partial(self._unclaim, mp, keys)
+                else:
+                    step = partial(worker.resume, window_of(mp, keys), report_id, HourStatus(status), outcome.tally)
+                if not self._step(mp, step):
                     break
-                worker.resume(window, report_id, HourStatus(status), outcome.tally)
+
+    def _unclaim(self, mp: str, keys: list[str]) -> None:
+        with transaction(self.db) as conn:
+            transition(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
 
     def _create_all(self, worker: WindowWorker) -> None:
         queues = {mp: self._windows(mp, worker.learned_caps) for mp, _ in self._live()}
         while any(queues.values()):  # round-robin so one marketplace cannot starve the others
             for mp in list(queues):
-                if not queues[mp] or not self._refresh(mp):
+                if not queues[mp] or mp not in self.leased:
                     queues.pop(mp)
                     continue
                 window = queues[mp].pop(0)
@@ -213,7 +224,8 @@ class SyncRun:
                 if window.hours > cap:  # learned during this run: never send a size Amazon refused
                     queues[mp][:0] = split(window, cap)
                     continue
-                worker.create(window, self.leased[mp].tally)
+                if not self._step(mp, partial(worker.create, window, self.leased[mp].tally)):
+                    queues.pop(mp)
 
     def _windows(self, mp: str, caps: dict[str, int]) -> list[Window]:
         cap = min(self.settings.max_window_hours, caps.get(mp, self.settings.max_window_hours))
@@ -228,7 +240,7 @@ class SyncRun:
         newest = newest_wanted_hour(now, timedelta(minutes=self.settings.safety_lag_minutes))
         for mp, _ in self._live():
             for kind in self._audit_kinds():
-                if audits.is_due(self.db, mp, kind, now):
+                if audits.is_due(self.db, mp, kind, now) and self._refresh(mp):
                     keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours, self.oldest(now))
                     started = audits.start_audit(self.db, mp, kind, keys, now)
                     self.result.audits.append({"kind": kind, "marketplace_id": mp, "hours": started.hours})
@@ -265,24 +277,50 @@ class SyncRun:
     def _live(self) -> list[tuple[str, MarketplaceOutcome]]:
         return list(self.leased.items())
 
-    def _refresh(self, mp: str) -> bool:
-        """Extend our lease before a long call; False (and stop working mp) if it was taken."""
+    def _hold(self, mp: str) -> None:
+        """The lease check before every step on mp and every SP-API call for it (the client's guard):
+        extend our lease, or raise LockLostError once another process has it. mp is then dropped
+        for the rest of the run: nothing more is sent or written for it."""
         if mp not in self.leased:
-            return False
+            raise LockLostError(f"lost the worker lock for {mp} earlier in this run")
         try:
             lock.refresh(self.db, mp, self.owner, self.clock.now(), self.ttl)
         except LockLostError:
             log.warning("lost the lock for %s; leaving it to its new owner", mp)
             self.leased.pop(mp).state = "lock_lost"
+            raise
+
+    def _refresh(self, mp: str) -> bool:
+        """_hold as a question: True while mp is ours."""
+        try:
+            self._hold(mp)
+        except LockLostError:
             return False
         return True
 
-    def _wind_down(self, client: SpApiClient, worker: WindowWorker) -> None:
+    def _step(self, mp: str, body: Callable[[], object]) -> bool:
+        """One step of work on mp (a window, a claim handed back) under its lease; False once it is
+        lost. A LedgerConflict on a marketplace we no longer hold is the new owner's doing."""
+        if not self._refresh(mp):
+            return False
+        try:
+            body()
+        except LockLostError:  # _hold raised it and dropped mp
+            return False
+        except LedgerConflict:
+            if self._refresh(mp):
+                raise  # our own lease: a real conflict
+            return False
+        return True
+
+    def _wind_down(self) -> None:
         # Deliberately not in a `finally`: a killed process runs no cleanup either, and
         # the ledger must not depend on it (tests simulate kills with a BaseException).
-        self.result.calls = dict(client.calls)
-        client.close()
-        self._save_caps(worker.learned_caps)
+        if self._spapi is not None:
+            self.result.calls = dict(self._spapi.calls)
+            self._spapi.close()
+        if self._worker is not None:
+            self._save_caps(self._worker.learned_caps)
         self._release_all()
 
     def _release_all(self) -> None:
@@ -301,7 +339,7 @@ class SyncRun:
         from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work
 
         pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all)
-        return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer)
+        return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer, guard=self._hold)
 
     def _refresh_all(self) -> None:
         for mp in list(self.leased):
