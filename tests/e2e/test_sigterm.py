@@ -8,10 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from rtsales import lock
 from rtsales.clock import FrozenClock, iso
+from rtsales.engine import SyncRun
+from rtsales.errors import Terminated
+from rtsales.simcron import SimulatedCron
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Faults, Simulator)
 from tests.e2e.conftest import START, US
@@ -73,3 +80,17 @@ def test_sigterm_releases_leases_and_the_next_run_resumes(tmp_path: Path) -> Non
         assert conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE status != 'APPLIED'"
                             ).fetchone()[0] == 0
         conn.close()
+
+
+@pytest.mark.parametrize("step", ["_seed_all", "_learned_caps", "_client"])
+def test_sigterm_before_the_first_call_releases_the_leases(cron: Callable[..., SimulatedCron],
+                                                            monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    c = cron((US,))
+
+    def stopped(*args: object) -> None:
+        raise Terminated()
+
+    monkeypatch.setattr(SyncRun, step, stopped)  # e.g. while httpx is still being imported
+    with pytest.raises(Terminated):
+        c.run_command("sync")
+    assert lock.current(c.db, US) is None
