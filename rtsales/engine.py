@@ -28,10 +28,8 @@ from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, LedgerConflict, Window, claimable, coalesce, expire_aged, in_flight,
-                            is_claimable,
-                            ledger_counts,
-                            newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, reopen, seed, split, transition,
-                            unconfirmed_empty, window_of)
+                            is_claimable, ledger_counts, newest_wanted_hour, oldest_fetchable_hour, prune_unfetched,
+                            reopen, seed, split, transition, unconfirmed_empty, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact

@@ -295,7 +295,8 @@ def _gated(make_settings: Callable[..., Settings], clock: FrozenClock, gate: Gat
 
 
 @pytest.mark.parametrize("op", CALLS)
-def test_lease_is_checked_after_pacing_before_every_attempt(httpx_mock: HTTPXMock, make_settings: Callable[..., Settings],
+def test_lease_is_checked_after_pacing_before_every_attempt(httpx_mock: HTTPXMock,
+                                                            make_settings: Callable[..., Settings],
                                                             clock: FrozenClock, op: str) -> None:
     httpx_mock.add_response(url=TOKEN_URL, json={"access_token": "Atza|token-1", "expires_in": 3600},
                             is_optional=True)
