@@ -10,6 +10,7 @@ so a quiet cron run with nothing to do pays for neither.
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import sys
 import traceback
@@ -21,7 +22,8 @@ from typer.core import TyperGroup
 
 from rtsales import __version__, coercion
 from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
-from rtsales.errors import ExitCode, RtsalesError
+from rtsales.errors import ExitCode, RtsalesError, Terminated
+
 
 def _is_usage_error(exc: BaseException) -> bool:
     """A bad command, option or argument, known through typer's public API only: its
@@ -76,9 +78,12 @@ class _ErrorBoundary(TyperGroup):
             raise
         except RtsalesError as exc:
             _fail(exc)
+        except Terminated:
+            _error("stopped by SIGTERM", "leases released; the next run resumes")
+            raise typer.Exit(int(ExitCode.TERMINATED)) from None
         except KeyboardInterrupt:
             _error("interrupted")
-            raise typer.Exit(130) from None
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
             known = _database_problem(ctx, exc)
             if known is not None:
@@ -153,7 +158,14 @@ app.add_typer(xai.app, name="xai")
 app.add_typer(keepa.app, name="keepa")
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    """Unwind like Ctrl-C (leases released, hours left resumable) instead of dying with the leases held."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut that clean-up short
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
     except Exception:  # only with RTSALES_DEBUG does an unknown error get this far

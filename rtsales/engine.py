@@ -2,6 +2,10 @@
 
 Any 429 anywhere stops every SP-API call at once: the cooldown is persisted,
 unfinished hours stay claimable (or REQUESTED with their report) and the run ends.
+Every step on a marketplace, and every SP-API call for it, first extends its lease
+(`_hold`); a lease another process took over drops that marketplace for the rest of
+the run (lock_lost) with nothing more sent or written for it, and the others go on.
+An error, Ctrl-C or SIGTERM after the first lease releases every lease.
 With a frozen clock (RTSALES_NOW) nothing waits: the run does what this instant
 allows and leaves the rest to the next cron run. A run with nothing to do (no hour
 in flight or claimable, no audit due) builds no SP-API client and never imports
@@ -14,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
@@ -22,8 +27,8 @@ from rtsales import audits, lock, scheduler
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, expire_aged, give_back, in_flight, is_claimable, ledger_counts,
-                            newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, seed, window_of)
+from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, give_back, in_flight, is_claimable,
+                            ledger_counts, newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, seed, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
@@ -64,7 +69,9 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        return 75 if self.skipped else 0
+        """75 (cron retries) when no marketplace was worked to the end: busy or lost leases, a cooldown."""
+        worked = any(m.state == "worked" for m in self.marketplaces)
+        return 75 if self.skipped or not worked else 0
 
 
 class SyncRun:
@@ -84,6 +91,8 @@ class SyncRun:
         self.deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)
         self.leased: dict[str, MarketplaceOutcome] = {}
         self._loaded_caps: dict[str, int] = {}
+        self._spapi: SpApiClient | None = None
+        self._worker: WindowWorker | None = None
 
     # -- the cycle ----------------------------------------------------------------------------
 
@@ -91,43 +100,42 @@ class SyncRun:
         self.settings.require_spapi()
         if self._cooling_down():
             return self.result
-        self._lease_all()
-        if not self.leased:
-            self.result.skipped = "lock_busy"
-            return self._finish()
-        if not self._prepare():  # the common cron run: nothing to do, so no client and no request
-            self._release_all()
-            return self._finish()
-        client = self._client()
-        worker = WindowWorker(self.db, client, self.clock, self._learned_caps(),
-                              timedelta(hours=self.settings.settle_hours))
-        try:
-            self._work(worker)
+        try:  # from the first lease on: KeyboardInterrupt is Ctrl-C, and SIGTERM (errors.Terminated) too
+            self._cycle()
         except SpApiQuotaError as exc:
             self._on_quota(exc)
         except AuthError as exc:  # credentials or role refused: remembered for status until a run succeeds
-            self._wind_down(client, worker)
+            self._wind_down()
             self._remember_access_error(exc)
             raise
         except (Exception, KeyboardInterrupt):
-            self._wind_down(client, worker)
+            self._wind_down()
             raise
-        self._wind_down(client, worker)
+        self._wind_down()
         if not self.result.quota_hit and self.result.calls:
             record_success(self.db, SPAPI)
             self._remember_access_error(None)
         return self._finish()
 
+    def _cycle(self) -> None:
+        self._lease_all()
+        if not self.leased:
+            self.result.skipped = "lock_busy"
+            return
+        if not self._prepare():  # the common cron run: nothing to do, so no client and no request
+            return
+        caps = self._learned_caps()
+        self._spapi = self._client()
+        self._worker = WindowWorker(self.db, self._spapi, self.clock, caps,
+                                    timedelta(hours=self.settings.settle_hours), lease=self._hold)
+        self._work(self._worker)
+
     def _prepare(self) -> bool:
-        """Seed the ledger; True if there is SP-API work. Leases are released if this fails."""
-        try:
-            self._seed_all()
-            if self.prepare:  # operator commands re-open hours here, under the leases
-                self.prepare(self)
-            return self._has_work()
-        except (Exception, KeyboardInterrupt):
-            self._release_all()
-            raise
+        """Seed the ledger; True if there is SP-API work."""
+        self._seed_all()
+        if self.prepare:  # operator commands re-open hours here, under the leases
+            self.prepare(self)
+        return self._has_work()
 
     def _seed_all(self) -> None:
         """Seed the wanted hours, retire the ones Amazon no longer serves, forget unfetched ones out of reach."""
@@ -193,14 +201,16 @@ class SyncRun:
     def _resume_all(self, worker: WindowWorker) -> None:
         for mp, outcome in self._live():
             for report_id, status, keys in in_flight(self.db.conn, mp):
-                window = window_of(mp, keys)
                 if report_id is None:  # claimed by a run that died before createReport answered
-                    with transaction(self.db) as conn:
-                        give_back(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
-                    continue
-                if not self._refresh(mp):
+                    step = partial(self._unclaim, mp, keys)
+                else:
+                    step = partial(worker.resume, window_of(mp, keys), report_id, HourStatus(status), outcome.tally)
+                if not self._step(mp, step):
                     break
-                worker.resume(window, report_id, HourStatus(status), outcome.tally)
+
+    def _unclaim(self, mp: str, keys: list[str]) -> None:
+        with transaction(self.db) as conn:
+            give_back(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
 
     def _create_all(self, worker: WindowWorker) -> None:
         """Spend createReport in the scheduler's priority order, round-robin within each level. The
@@ -214,7 +224,7 @@ class SyncRun:
         """Create these jobs' reports, one marketplace after another."""
         while any(queues.values()):  # round-robin so one marketplace cannot starve the others
             for mp in list(queues):
-                if not queues[mp] or not self._refresh(mp):
+                if not queues[mp] or mp not in self.leased:
                     queues.pop(mp)
                     continue
                 job = queues[mp].pop(0)
@@ -224,15 +234,19 @@ class SyncRun:
                 if job.window.hours > cap:  # learned during this run: never send a size Amazon refused
                     queues[mp][:0] = job.pieces(cap)
                     continue
-                if worker.create(job.window, self.leased[mp].tally, job.refetch) and job.live:
-                    scheduler.record_live(self.db, mp, self.clock.now())
+                if not self._step(mp, partial(self._create, worker, mp, job)):
+                    queues.pop(mp)
+
+    def _create(self, worker: WindowWorker, mp: str, job: scheduler.Job) -> None:
+        if worker.create(job.window, self.leased[mp].tally, job.refetch) and job.live:
+            scheduler.record_live(self.db, mp, self.clock.now())
 
     def _start_due_audits(self) -> None:
         now = self.clock.now()
         newest = newest_wanted_hour(now, timedelta(minutes=self.settings.safety_lag_minutes))
         for mp, _ in self._live():
             for kind in self._audit_kinds():
-                if audits.is_due(self.db, mp, kind, now):
+                if audits.is_due(self.db, mp, kind, now) and self._refresh(mp):
                     keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours, self.oldest(now))
                     started = audits.start_audit(self.db, mp, kind, keys, now)
                     self.result.audits.append({"kind": kind, "marketplace_id": mp, "hours": started.hours})
@@ -269,24 +283,50 @@ class SyncRun:
     def _live(self) -> list[tuple[str, MarketplaceOutcome]]:
         return list(self.leased.items())
 
-    def _refresh(self, mp: str) -> bool:
-        """Extend our lease before a long call; False (and stop working mp) if it was taken."""
+    def _hold(self, mp: str) -> None:
+        """The lease check before every step on mp and every SP-API call for it (the client's guard):
+        extend our lease, or raise LockLostError once another process has it. mp is then dropped
+        for the rest of the run: nothing more is sent or written for it."""
         if mp not in self.leased:
-            return False
+            raise LockLostError(f"lost the worker lock for {mp} earlier in this run")
         try:
             lock.refresh(self.db, mp, self.owner, self.clock.now(), self.ttl)
         except LockLostError:
             log.warning("lost the lock for %s; leaving it to its new owner", mp)
             self.leased.pop(mp).state = "lock_lost"
+            raise
+
+    def _refresh(self, mp: str) -> bool:
+        """_hold as a question: True while mp is ours."""
+        try:
+            self._hold(mp)
+        except LockLostError:
             return False
         return True
 
-    def _wind_down(self, client: SpApiClient, worker: WindowWorker) -> None:
+    def _step(self, mp: str, body: Callable[[], object]) -> bool:
+        """One step of work on mp (a window, a claim handed back) under its lease; False once it is
+        lost. A LedgerConflict on a marketplace we no longer hold is the new owner's doing."""
+        if not self._refresh(mp):
+            return False
+        try:
+            body()
+        except LockLostError:  # _hold raised it and dropped mp
+            return False
+        except LedgerConflict:
+            if self._refresh(mp):
+                raise  # our own lease: a real conflict
+            return False
+        return True
+
+    def _wind_down(self) -> None:
         # Deliberately not in a `finally`: a killed process runs no cleanup either, and
         # the ledger must not depend on it (tests simulate kills with a BaseException).
-        self.result.calls = dict(client.calls)
-        client.close()
-        self._save_caps(worker.learned_caps)
+        if self._spapi is not None:
+            self.result.calls = dict(self._spapi.calls)
+            self._spapi.close()
+        if self._worker is not None:
+            self._save_caps(self._worker.learned_caps)
         self._release_all()
 
     def _release_all(self) -> None:
@@ -306,7 +346,7 @@ class SyncRun:
 
         share = 1.0 if self.focus is not None else self.settings.quota_budget_percent / 100  # fill-day: whole plan
         pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all, share=share)
-        return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer)
+        return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer, guard=self._hold)
 
     def _refresh_all(self) -> None:
         for mp in list(self.leased):

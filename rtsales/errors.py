@@ -16,6 +16,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     TEMPFAIL = 75  # EX_TEMPFAIL: skipped because of a cooldown or a busy lock
     CONFIG = 78  # EX_CONFIG
+    INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+    TERMINATED = 143  # 128 + SIGTERM: stopped by systemd, docker or a timeout, leases released
 
 
 class RtsalesError(Exception):
@@ -29,6 +31,11 @@ class RtsalesError(Exception):
         self.hint = hint
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (rtsales.cli installs the handler). A KeyboardInterrupt, so it unwinds
+    exactly like Ctrl-C: every clean-up that handles Ctrl-C releases leases for it too."""
 
 
 class ConfigError(RtsalesError):

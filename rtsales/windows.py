@@ -4,7 +4,9 @@ Each step is a guarded ledger transition. A 429 (SpApiQuotaError), no access
 token from Login with Amazon (LoginError, AuthError for rejected credentials: no
 window can succeed) and running out of paced tokens (OutOfTokens) propagate to the
 engine untouched; any other error on a window is recorded on that window's hours and
-does not stop others.
+does not stop others. Every SP-API call is made under the marketplace's lease: the
+client asks it before each attempt, `_ask` once the call is over, and a lost lease
+(LockLostError) propagates with nothing more sent or written for that marketplace.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlite_utils import Database
 
 from rtsales.clock import Clock, iso, parse_instant
-from rtsales.errors import DocumentExpiredError, LoginError, ReportParseError, SpApiError, SpApiQuotaError
+from rtsales.errors import (DocumentExpiredError, LockLostError, LoginError, ReportParseError, SpApiError,
+                            SpApiQuotaError)
 from rtsales.ingest import apply_window, discard_stash, stash_document, stashed_document
 from rtsales.ledger import HourStatus, Window, attach_report, backoff, claim, expire_aged, give_back
 from rtsales.redaction import redact
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 S = HourStatus
 ENDS_THE_RUN = (SpApiQuotaError, LoginError)  # not one window's problem: stop every SP-API call
 STUCK_AFTER = timedelta(hours=2)
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,8 +57,9 @@ class Tally:
 
 class WindowWorker:
     def __init__(self, db: Database, client: SpApiClient, clock: Clock, learned_caps: dict[str, int],
-                 settle: timedelta):
+                 settle: timedelta, *, lease: Callable[[str], None]):
         self.db, self.client, self.clock = db, client, clock
+        self.lease = lease  # holds (extends) a marketplace's lease, or raises LockLostError: the client's guard too
         self.learned_caps = learned_caps
         self.settle = settle  # an answer fetched this long after an hour's end is final
 
@@ -67,7 +73,8 @@ class WindowWorker:
         with transaction(self.db) as conn:
             claim(conn, window, now, refetch)
         try:
-            report_id = self.client.create_report(window.marketplace_id, window.start, window.end)
+            report_id = self._ask(window.marketplace_id,
+                                  lambda: self.client.create_report(window.marketplace_id, window.start, window.end))
         except ENDS_THE_RUN:
             self._release(window)
             raise
@@ -82,7 +89,27 @@ class WindowWorker:
         tally.reports_created += 1
         return report_id
 
+    def _ask(self, marketplace_id: str, call: Callable[[], T]) -> T:
+        """An SP-API call whose outcome is handed back only while the lease still holds: a call that
+        outlived it (a stall, a host asleep) records nothing, answer or refusal. A 429 or a failed
+        login ends the run instead, whoever holds the lease."""
+        try:
+            answer = call()
+        except ENDS_THE_RUN:
+            raise
+        except (SpApiError, ReportParseError):
+            self.lease(marketplace_id)
+            raise
+        self.lease(marketplace_id)
+        return answer
+
     def _release(self, window: Window) -> None:
+        """Hand an unanswered claim back (MISSING). Not once the lease is gone: the hours may be the new
+        owner's claim by now, and it hands ours back itself, as after a kill."""
+        try:
+            self.lease(window.marketplace_id)
+        except LockLostError:
+            return
         with transaction(self.db) as conn:
             give_back(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now())
 
@@ -131,13 +158,14 @@ class WindowWorker:
             self._on_error(window, report_id, status, exc, tally)
 
     def _poll(self, window: Window, report_id: str, tally: Tally) -> None:
-        info = self.client.get_report(report_id)
+        mp = window.marketplace_id
+        info = self._ask(mp, lambda: self.client.get_report(report_id, marketplace_id=mp))
         if info.status == "DONE" and info.document_id:
             self._download_and_apply(window, report_id, info.document_id, tally)
         elif info.status == "CANCELLED":  # Amazon cancels windows with no data at all
             self._apply(window, report_id, None, S.REQUESTED, tally)
         elif info.status == "FATAL":
-            detail = self._error_document(info.document_id)
+            detail = self._error_document(mp, info.document_id)
             error = f"report {report_id} FATAL{': ' + detail if detail else ''}"
             if classify_refusal(detail) is Refusal.TOO_OLD:
                 self.too_old(window, S.REQUESTED, error, tally)
@@ -149,8 +177,9 @@ class WindowWorker:
 
     def _download_and_apply(self, window: Window, report_id: str, document_id: str, tally: Tally) -> None:
         """Download, stash (DOWNLOADED), then stream the stashed gzip body into the table."""
-        document = self.client.get_report_document(document_id)
-        raw = self.client.download_raw(document)
+        mp = window.marketplace_id
+        document = self._ask(mp, lambda: self.client.get_report_document(document_id, marketplace_id=mp))
+        raw = self._ask(mp, lambda: self.client.download_raw(document, marketplace_id=mp))
         body = raw if document.compression == "GZIP" else _gzip(raw)
         stash_document(self.db, window, report_id, body, self.clock.now())
         try:
@@ -177,12 +206,12 @@ class WindowWorker:
         tally.rows_written += result.rows_written
         tally.hours_changed += result.hours_changed
 
-    def _error_document(self, document_id: str | None) -> str:
+    def _error_document(self, mp: str, document_id: str | None) -> str:
         if not document_id:
             return ""
         try:
-            document = self.client.get_report_document(document_id)
-            return describe_error_document(self.client.download(document))
+            document = self._ask(mp, lambda: self.client.get_report_document(document_id, marketplace_id=mp))
+            return describe_error_document(self._ask(mp, lambda: self.client.download(document, marketplace_id=mp)))
         except (SpApiError, ReportParseError) as exc:
             if isinstance(exc, ENDS_THE_RUN):
                 raise

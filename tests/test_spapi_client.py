@@ -13,7 +13,7 @@ from pytest_httpx import HTTPXMock
 
 from rtsales.clock import FrozenClock
 from rtsales.config import Settings
-from rtsales.errors import DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
+from rtsales.errors import DocumentExpiredError, LockLostError, ReportParseError, SpApiError, SpApiQuotaError
 from rtsales.spapi.client import DocumentInfo, SpApiClient, gunzip
 from tests.conftest import at
 
@@ -84,6 +84,14 @@ CALLS: dict[str, tuple[str, str, Callable[[SpApiClient], object]]] = {
 }
 
 
+OK: dict[str, dict[str, object]] = {  # a good answer to each call
+    "createReport": {"json": {"reportId": "9"}},
+    "getReport": {"json": {"reportId": "123", "processingStatus": "DONE", "reportDocumentId": "d"}},
+    "getReportDocument": {"json": {"reportDocumentId": "doc-1", "url": DOC_URL}},
+    "download": {"content": gzip.compress(b"x")},
+}
+
+
 @pytest.mark.parametrize("op", CALLS)
 def test_429_on_any_call_raises_quota_error_without_retry(httpx_mock: HTTPXMock, client: SpApiClient,
                                                           op: str) -> None:
@@ -103,11 +111,7 @@ def test_transient_failures_retried_then_succeed(httpx_mock: HTTPXMock, client: 
         httpx_mock.add_exception(httpx.ReadTimeout("slow"), method=method, url=url)
     else:
         httpx_mock.add_response(method=method, url=url, status_code=int(failure), json=_errors("InternalFailure"))
-    ok = {"createReport": {"json": {"reportId": "9"}},
-          "getReport": {"json": {"reportId": "123", "processingStatus": "DONE", "reportDocumentId": "d"}},
-          "getReportDocument": {"json": {"reportDocumentId": "doc-1", "url": DOC_URL}},
-          "download": {"content": gzip.compress(b"x")}}[op]
-    httpx_mock.add_response(method=method, url=url, **ok)
+    httpx_mock.add_response(method=method, url=url, **OK[op])
     call(client)
     assert len(httpx_mock.get_requests(url=url)) == 2
     assert len(clock.slept) == 1
@@ -262,3 +266,53 @@ def test_unusable_rate_limit_header_is_ignored(httpx_mock: HTTPXMock, paced: tup
                             headers=headers)
     client.create_report("ATVPDKIKX0DER", START, END)
     assert pacer.paced == ["createReport"] and pacer.learned == []
+
+
+MP = "ATVPDKIKX0DER"
+FOR_MP: dict[str, Callable[[SpApiClient], object]] = {  # each call, made for one marketplace
+    "createReport": lambda c: c.create_report(MP, START, END),
+    "getReport": lambda c: c.get_report("123", marketplace_id=MP),
+    "getReportDocument": lambda c: c.get_report_document("doc-1", marketplace_id=MP),
+    "download": lambda c: c.download_raw(DocumentInfo("doc-1", DOC_URL, "GZIP"), marketplace_id=MP),
+}
+
+
+class Gate(RecordingPacer):
+    """A pacer and a lease guard writing to one list, so their order shows; refuses when told to."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    def guard(self, marketplace_id: str) -> None:
+        self.paced.append(f"lease {marketplace_id}")
+        if self.refuse:
+            raise LockLostError(f"lost the worker lock for {marketplace_id}")
+
+
+def _gated(make_settings: Callable[..., Settings], clock: FrozenClock, gate: Gate) -> SpApiClient:
+    return SpApiClient(make_settings(), clock, pacer=gate, guard=gate.guard)
+
+
+@pytest.mark.parametrize("op", CALLS)
+def test_lease_is_checked_after_pacing_before_every_attempt(httpx_mock: HTTPXMock,
+                                                            make_settings: Callable[..., Settings],
+                                                            clock: FrozenClock, op: str) -> None:
+    httpx_mock.add_response(url=TOKEN_URL, json={"access_token": "Atza|token-1", "expires_in": 3600},
+                            is_optional=True)
+    method, url, _ = CALLS[op]
+    httpx_mock.add_response(method=method, url=url, status_code=503)
+    httpx_mock.add_response(method=method, url=url, **OK[op])
+    gate = Gate()
+    FOR_MP[op](_gated(make_settings, clock, gate))
+    paced = "download" if op == "download" else op
+    assert gate.paced == [paced, f"lease {MP}", paced, f"lease {MP}"]  # a retry is a call too
+
+
+@pytest.mark.parametrize("op", CALLS)
+def test_a_lost_lease_sends_nothing(httpx_mock: HTTPXMock, make_settings: Callable[..., Settings],
+                                    clock: FrozenClock, op: str) -> None:
+    gate = Gate(refuse=True)
+    with pytest.raises(LockLostError):
+        FOR_MP[op](_gated(make_settings, clock, gate))
+    assert httpx_mock.get_requests() == []  # not even a token

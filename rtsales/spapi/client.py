@@ -3,7 +3,9 @@
 Any HTTP 429 from any of these, the download included, raises SpApiQuotaError:
 the caller must stop every SP-API call. 5xx and timeouts are retried a bounded
 number of times; a 403 on an expired access token refreshes it once; other 4xx
-raise SpApiError with Amazon's ErrorList code and message.
+raise SpApiError with Amazon's ErrorList code and message. A call made for a
+marketplace asks the caller's guard (its lease) before every attempt, retries
+included, once pacing has let it through.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class Pacer(Protocol):
     def learn(self, operation: str, rate: float) -> None: ...
 
 
+Guard = Callable[[str], None]  # called with a marketplace ID; raises to stop a request made for it
+
+
 @dataclass(frozen=True)
 class ReportInfo:
     report_id: str
@@ -58,7 +63,7 @@ class SpApiClient:
     """One client per run; `calls` counts requests per operation for summaries and benches."""
 
     def __init__(self, settings: Settings, clock: Clock, transport: httpx.BaseTransport | None = None,
-                 pacer: Pacer | None = None):
+                 pacer: Pacer | None = None, guard: Guard | None = None):
         settings.require_spapi()
         if settings.spapi_endpoint is None:
             raise SpApiError("no SP-API endpoint: set SPAPI_ENDPOINT or MARKETPLACE_IDS")
@@ -68,7 +73,7 @@ class SpApiClient:
         self._auth = LwaAuth(settings, self._http, clock)
         self._max_bytes = settings.max_document_mb * 1024 * 1024
         self._allow_http = is_http_loopback(self._endpoint)
-        self._pacer = pacer
+        self._pacer, self._guard = pacer, guard
         self.calls: dict[str, int] = {}
 
     @property
@@ -82,40 +87,40 @@ class SpApiClient:
     def create_report(self, marketplace_id: str, start: datetime, end: datetime) -> str:
         body = {"reportType": REPORT_TYPE, "marketplaceIds": [marketplace_id],
                 "dataStartTime": iso(start), "dataEndTime": iso(end)}
-        data = self._call("createReport", "POST", f"{BASE}/reports", json=body)
+        data = self._call("createReport", marketplace_id, "POST", f"{BASE}/reports", json=body)
         return _field(data, "reportId", "createReport")
 
-    def get_report(self, report_id: str) -> ReportInfo:
-        data = self._call("getReport", "GET", f"{BASE}/reports/{report_id}")
+    def get_report(self, report_id: str, *, marketplace_id: str | None = None) -> ReportInfo:
+        data = self._call("getReport", marketplace_id, "GET", f"{BASE}/reports/{report_id}")
         return ReportInfo(report_id=_field(data, "reportId", "getReport"),
                           status=_field(data, "processingStatus", "getReport"),
                           document_id=data.get("reportDocumentId"),
                           created_time=data.get("createdTime"))
 
-    def get_report_document(self, document_id: str) -> DocumentInfo:
-        data = self._call("getReportDocument", "GET", f"{BASE}/documents/{document_id}")
+    def get_report_document(self, document_id: str, *, marketplace_id: str | None = None) -> DocumentInfo:
+        data = self._call("getReportDocument", marketplace_id, "GET", f"{BASE}/documents/{document_id}")
         return DocumentInfo(document_id=document_id, url=_field(data, "url", "getReportDocument"),
                             compression=data.get("compressionAlgorithm"))
 
-    def download(self, document: DocumentInfo) -> bytes:
+    def download(self, document: DocumentInfo, *, marketplace_id: str | None = None) -> bytes:
         """Fetch a document by its pre-signed URL and gunzip it (size-capped both ways)."""
-        return self.decode(self.download_raw(document), document.compression)
+        return self.decode(self.download_raw(document, marketplace_id=marketplace_id), document.compression)
 
-    def download_raw(self, document: DocumentInfo) -> bytes:
+    def download_raw(self, document: DocumentInfo, *, marketplace_id: str | None = None) -> bytes:
         """The document's bytes as served (still gzip when compression is GZIP)."""
         self._check_document_url(document.url)
-        return self._retry("download", lambda: self._fetch_document(document.url))
+        return self._retry("download", lambda: self._fetch_document(document.url, marketplace_id))
 
     def decode(self, raw: bytes, compression: str | None) -> bytes:
         return gunzip(raw, self._max_bytes) if compression == "GZIP" else raw
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _call(self, op: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._retry(op, lambda: self._send(op, method, path, **kwargs))
+    def _call(self, op: str, marketplace_id: str | None, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._retry(op, lambda: self._send(op, marketplace_id, method, path, **kwargs))
         if response.status_code == 403 and _token_expired(response):
             self._auth.invalidate()
-            response = self._retry(op, lambda: self._send(op, method, path, **kwargs))
+            response = self._retry(op, lambda: self._send(op, marketplace_id, method, path, **kwargs))
             if response.status_code == 403:  # a fresh token changed nothing: no call of this kind will succeed
                 raise _access_denied(op, response)
         if response.status_code >= 400:
@@ -129,9 +134,16 @@ class SpApiClient:
             raise SpApiError(f"{op}: expected a JSON object, got {type(data).__name__}")
         return data
 
-    def _send(self, op: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _before(self, op: str, marketplace_id: str | None) -> None:
+        """Pace the attempt, then ask the guard: a lease lost while waiting for a token or a
+        retry sends nothing. Every attempt, retries included, spends Amazon's quota."""
         if self._pacer is not None:
-            self._pacer(op)  # every attempt, retries included, spends Amazon's quota
+            self._pacer(op)
+        if self._guard is not None and marketplace_id is not None:
+            self._guard(marketplace_id)
+
+    def _send(self, op: str, marketplace_id: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self._before(op, marketplace_id)
         self.calls[op] = self.calls.get(op, 0) + 1
         headers = {"x-amz-access-token": self._auth.access_token()}
         response = self._http.request(method, self._endpoint + path, headers=headers, **kwargs)
@@ -152,9 +164,8 @@ class SpApiClient:
                              code="Transient", hint="Amazon may be having trouble; cron will retry") from None
         raise AssertionError("unreachable")
 
-    def _fetch_document(self, url: str) -> bytes:
-        if self._pacer is not None:
-            self._pacer("download")  # no usage plan, but a cooldown stops downloads too
+    def _fetch_document(self, url: str, marketplace_id: str | None) -> bytes:
+        self._before("download", marketplace_id)  # no usage plan, but a cooldown stops downloads too
         self.calls["download"] = self.calls.get("download", 0) + 1
         with self._http.stream("GET", url) as response:
             _screen("download", response)
