@@ -22,8 +22,8 @@ from rtsales import audits, lock
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, in_flight, is_claimable,
-                            ledger_counts,
+from rtsales.ledger import (HourStatus, Window, claimable, coalesce, expire_aged, far_retries, in_flight,
+                            is_claimable, ledger_counts,
                             newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, reopen, seed, split, transition,
                             unconfirmed_empty, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
@@ -146,6 +146,9 @@ class SyncRun:
                 empties = unconfirmed_empty(conn, mp, self.oldest(now), settled_before, now - CONFIRM_AFTER)
                 if empties:
                     reopen(conn, mp, empties, now)
+                if far := far_retries(conn, mp, now):
+                    log.warning("%s: %d FAILED hour(s) retry more than the backoff cap from now (%s): claimable now; "
+                                "clock set back?", mp, far, iso(now))
 
     def _fetchable(self, now: datetime) -> datetime:
         # Measured from the run's deadline: no request this run sends may start beyond the age limit.
@@ -246,7 +249,7 @@ class SyncRun:
     # -- leases, quota, bookkeeping -------------------------------------------------------------
 
     def _cooling_down(self) -> bool:
-        cooldown = active_cooldown(self.db, SPAPI, self.clock.now())
+        cooldown = active_cooldown(self.db, SPAPI, self.clock.now(), self._longest_cooldown())
         if cooldown:
             self.result.skipped = "cooldown"
             self.result.cooldown_until = iso(cooldown.until)
@@ -289,10 +292,12 @@ class SyncRun:
         for mp in list(self.leased):
             lock.release(self.db, mp, self.owner)
 
+    def _longest_cooldown(self) -> timedelta:
+        return timedelta(minutes=self.settings.quota_cooldown_max_minutes)
+
     def _on_quota(self, exc: SpApiQuotaError) -> None:
         base = timedelta(minutes=self.settings.quota_cooldown_minutes)
-        cap = timedelta(minutes=self.settings.quota_cooldown_max_minutes)
-        cooldown = start_cooldown(self.db, SPAPI, self.clock.now(), base, cap)
+        cooldown = start_cooldown(self.db, SPAPI, self.clock.now(), base, self._longest_cooldown())
         self.result.quota_hit = exc.message
         self.result.cooldown_until = iso(cooldown.until)
         log.warning("SP-API 429: all SP-API calls stop until %s", iso(cooldown.until))
@@ -300,7 +305,8 @@ class SyncRun:
     def _client(self) -> SpApiClient:
         from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work
 
-        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all)
+        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all,
+                      longest_cooldown=self._longest_cooldown())
         return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer)
 
     def _refresh_all(self) -> None:

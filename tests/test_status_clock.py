@@ -1,0 +1,76 @@
+"""`rtsales status` and the clock: instants far ahead, and dates on other days' times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rtsales.cli import app
+from rtsales.clock import iso
+from rtsales.quota import start_cooldown
+from rtsales.store import open_db
+from tests.conftest import CREDS, at
+from tests.test_status_cli import MP, _sql, _status, status_db
+
+runner = CliRunner()
+NOW = at("2026-03-10T22:07:00Z")  # late in the UTC day: a 4 h cooldown ends tomorrow
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name, value in CREDS.items():  # `sync` too, for its cooldown line
+        monkeypatch.setenv(name, value)
+    return status_db(tmp_path, monkeypatch, NOW)
+
+
+# -- instants of another day carry their date ------------------------------------------------
+
+
+def test_a_cooldown_ending_tomorrow_shows_its_date(db_path: Path) -> None:
+    start_cooldown(open_db(db_path), "spapi", NOW, timedelta(hours=4), timedelta(hours=4))
+    _, report = _status()
+    assert report["marketplaces"][0]["diagnosis"] == "Cooldown due to SP-API quota (until 2026-03-11 02:07 UTC)"
+    human = runner.invoke(app, ["status"]).stdout
+    assert "quota until 2026-03-11 02:07 UTC" in human
+    sync = runner.invoke(app, ["sync"])
+    assert sync.exit_code == 75
+    assert sync.stderr.strip() == "skipped: cooldown due to SP-API quota (until 2026-03-11 02:07 UTC)"
+
+
+def test_a_retry_tomorrow_shows_its_date(db_path: Path) -> None:
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'boom', "
+                  "next_retry_utc = '2026-03-11T01:00:00Z' WHERE hour_utc >= '2026-03-10T18:00:00Z'")
+    _, report = _status()
+    assert report["marketplaces"][0]["diagnosis"].startswith("2 hour(s) FAILED, next retry 2026-03-11 01:00 UTC")
+    human = runner.invoke(app, ["status"]).stdout
+    assert "retry 2026-03-11 01:00 UTC" in human
+
+
+def test_times_of_today_stay_short(db_path: Path) -> None:
+    start_cooldown(open_db(db_path), "spapi", NOW, timedelta(minutes=30), timedelta(hours=4))
+    _, report = _status()
+    assert report["marketplaces"][0]["diagnosis"] == "Cooldown due to SP-API quota (until 22:37 UTC)"
+
+
+# -- stored instants far in the future -------------------------------------------------------
+
+
+def test_a_cooldown_days_ahead_is_not_reported(db_path: Path) -> None:
+    _sql(db_path, "INSERT INTO api_cooldowns VALUES ('spapi', 'quota', ?, 1, ?)", iso(NOW + timedelta(days=3)),
+         iso(NOW))
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 0 and m["cooldown"] == {"reason": "none", "until_utc": None}
+    assert m["diagnosis"] == "syncing normally"
+
+
+def test_failed_hours_retrying_days_ahead_are_claimable(db_path: Path) -> None:
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'boom', "
+                  "next_retry_utc = ? WHERE hour_utc >= '2026-03-10T18:00:00Z'", iso(NOW + timedelta(days=3)))
+    _, report = _status()
+    m = report["marketplaces"][0]
+    assert m["next_retry_utc"] is None and m["next_claimable_hour"] == "2026-03-10T19:00:00Z"
+    assert "FAILED, next retry" not in m["diagnosis"]
