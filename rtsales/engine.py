@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, lock
+from rtsales import audits, lock, skew
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
@@ -284,6 +284,8 @@ class SyncRun:
         # Deliberately not in a `finally`: a killed process runs no cleanup either, and
         # the ledger must not depend on it (tests simulate kills with a BaseException).
         self.result.calls = dict(client.calls)
+        if client.clock_skew_seconds is not None:  # the latest answer's offset: one write per run
+            skew.save(self.db, client.clock_skew_seconds, self.clock.now())
         client.close()
         self._save_caps(worker.learned_caps)
         self._release_all()

@@ -1,4 +1,4 @@
-"""Read-only status: why is it (not) syncing? Ledger, lock, cooldown, audits, gaps.
+"""Read-only status: why is it (not) syncing? Ledger, lock, cooldown, audits, gaps, clock skew.
 
 Never takes a lock, never calls an API, needs no credentials. Returns plain
 data; `render.status` draws it and `--json` prints it. Every query is bounded by
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales import audits
+from rtsales import audits, skew
 from rtsales.clock import HOUR, floor_hour, iso, parse_instant, show_instant
 from rtsales.config import Settings
 from rtsales.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_wanted_hour
@@ -166,6 +166,7 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
     quota_until = iso(quota.until) if quota else None
     refused = access_error(db)
     lag = timedelta(minutes=settings.safety_lag_minutes)
+    clock_skew = skew.recent(db, now)
     chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
     marketplaces = []
     for mp in chosen:
@@ -173,11 +174,14 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
         info["cooldown"] = _cooldown(info, quota_until)
         info["access_error"] = refused
         info["ok"], info["diagnosis"] = diagnose(info, now, lag)
+        if clock_skew is not None and not info["ok"]:  # maybe why Amazon refuses its windows
+            info["diagnosis"] += f"; {skew.describe(clock_skew)}"
         marketplaces.append(info)
-    warnings = [w for w in [env_file_warning(settings.env_file)] if w]
+    warnings = [w for w in [env_file_warning(settings.env_file),
+                            skew.describe(clock_skew) if clock_skew is not None else None] if w]
     return {"ok": all(m["ok"] for m in marketplaces), "now_utc": iso(now), "db": str(settings.db_path),
             "newest_wanted_hour": iso(newest_wanted_hour(now, lag)), "warnings": warnings,
-            "spapi_rates": _rates(db), "marketplaces": marketplaces}
+            "clock_skew_seconds": clock_skew, "spapi_rates": _rates(db), "marketplaces": marketplaces}
 
 
 def _rates(db: Database) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""`rtsales status` and the clock: instants far ahead, and dates on other days' times."""
+"""`rtsales status` and the clock: instants far ahead, dates on other days' times, clock skew."""
 
 from __future__ import annotations
 
@@ -74,3 +74,43 @@ def test_failed_hours_retrying_days_ahead_are_claimable(db_path: Path) -> None:
     m = report["marketplaces"][0]
     assert m["next_retry_utc"] is None and m["next_claimable_hour"] == "2026-03-10T19:00:00Z"
     assert "FAILED, next retry" not in m["diagnosis"]
+
+
+# -- clock skew seen in Amazon's Date headers --------------------------------------------------
+
+
+def _skew(path: Path, seconds: int, observed: str) -> None:
+    _sql(path, "INSERT OR REPLACE INTO rtsales_state VALUES ('spapi_clock_skew_seconds', ?, ?)", str(seconds),
+         observed)
+
+
+def test_a_recent_skew_is_a_warning_and_a_json_field(db_path: Path) -> None:
+    _skew(db_path, 600, iso(NOW - timedelta(hours=2)))
+    code, report = _status("--check")
+    assert report["clock_skew_seconds"] == 600
+    assert "host clock ahead of Amazon by about 10 min" in report["warnings"]
+    assert code == 0 and report["marketplaces"][0]["diagnosis"] == "syncing normally"  # ok: not mentioned there
+    human = runner.invoke(app, ["status"])
+    assert "host clock ahead of Amazon by about 10 min" in human.stderr
+
+
+def test_the_diagnosis_mentions_skew_when_not_ok(db_path: Path) -> None:
+    _skew(db_path, 600, iso(NOW - timedelta(hours=2)))
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING' WHERE hour_utc < '2026-03-09T12:00:00Z'")
+    code, report = _status("--check")
+    assert code == 1 and report["marketplaces"][0]["diagnosis"].endswith(
+        "; host clock ahead of Amazon by about 10 min")
+
+
+@pytest.mark.parametrize(("seconds", "observed"), [(90, NOW - timedelta(hours=1)), (-90, NOW),
+                                                   (600, NOW - timedelta(days=2))])
+def test_small_or_old_skew_says_nothing(db_path: Path, seconds: int, observed: object) -> None:
+    _skew(db_path, seconds, iso(observed))  # type: ignore[arg-type]
+    _, report = _status()
+    assert report["clock_skew_seconds"] is None and report["warnings"] == []
+
+
+def test_a_clock_behind_amazon_says_so(db_path: Path) -> None:
+    _skew(db_path, -300, iso(NOW))
+    _, report = _status()
+    assert report["warnings"] == ["host clock behind Amazon by about 5 min"]
