@@ -122,6 +122,8 @@ def _cooldown(info: dict[str, Any], quota_until: str | None) -> dict[str, Any]:
 def diagnose(info: dict[str, Any], now: datetime, safety_lag: timedelta) -> tuple[bool, str]:
     """The troubleshooting checklist, first match wins: (ok, one line)."""
     lock, cooldown = info["lock"], info["cooldown"]
+    if not info["configured"]:  # sync leaves it alone, by the operator's choice: nothing to fix
+        return True, f"not configured ({sum(info['ledger'].values())} hours kept)"
     if info.get("access_error"):
         refused = info["access_error"]
         return False, f"the last run was refused (since {show_instant(refused['since'], now)}): {refused['error']}"
@@ -160,6 +162,12 @@ def env_file_warning(path: Path | None) -> str | None:
     return None
 
 
+def _configured(settings: Settings, mp: str) -> bool:
+    """In MARKETPLACE_IDS, so sync works on it. Without MARKETPLACE_IDS (status needs no
+    configuration) nothing can be told apart, and every marketplace is judged as configured."""
+    return mp in settings.marketplace_ids or not settings.marketplace_ids
+
+
 def collect_status(db: Database, settings: Settings, now: datetime, marketplace: str | None = None,
                    days: int = 7) -> dict[str, Any]:
     quota = active_cooldown(db, "spapi", now, timedelta(minutes=settings.quota_cooldown_max_minutes))
@@ -171,6 +179,7 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
     marketplaces = []
     for mp in chosen:
         info = _marketplace(db, settings, mp, now, days)
+        info["configured"] = _configured(settings, mp)
         info["cooldown"] = _cooldown(info, quota_until)
         info["access_error"] = refused
         info["ok"], info["diagnosis"] = diagnose(info, now, lag)

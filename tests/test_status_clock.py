@@ -1,4 +1,5 @@
-"""`rtsales status` and the clock: instants far ahead, dates on other days' times, clock skew."""
+"""`rtsales status` and the clock: instants far ahead, dates on other days' times, clock skew,
+and marketplaces no longer in MARKETPLACE_IDS."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from rtsales.cli import app
-from rtsales.clock import iso
+from rtsales.clock import floor_hour, iso
+from rtsales.ledger import seed
 from rtsales.quota import start_cooldown
-from rtsales.store import open_db
+from rtsales.store import open_db, transaction
 from tests.conftest import CREDS, at
 from tests.test_status_cli import MP, _sql, _status, status_db
 
 runner = CliRunner()
+GONE = "A2EUQ1WTGCTBG2"
 NOW = at("2026-03-10T22:07:00Z")  # late in the UTC day: a 4 h cooldown ends tomorrow
 
 
@@ -114,3 +117,26 @@ def test_a_clock_behind_amazon_says_so(db_path: Path) -> None:
     _skew(db_path, -300, iso(NOW))
     _, report = _status()
     assert report["warnings"] == ["host clock behind Amazon by about 5 min"]
+
+
+# -- a marketplace removed from MARKETPLACE_IDS ------------------------------------------------
+
+
+def test_a_removed_marketplace_is_not_configured_and_not_a_failure(db_path: Path) -> None:
+    with transaction(open_db(db_path)) as conn:
+        seed(conn, GONE, NOW - timedelta(days=1), floor_hour(NOW - timedelta(days=2)), timedelta(minutes=90))
+        conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'REQUESTED', report_id = 'r1' "
+                     "WHERE marketplace_id = ? AND hour_utc >= '2026-03-09T18:00:00Z'", [GONE])  # in flight
+    kept = open_db(db_path).conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ?",
+                                         [GONE]).fetchone()[0]
+    code, report = _status("--check")
+    by_id = {m["marketplace_id"]: m for m in report["marketplaces"]}
+    assert code == 0 and report["ok"] is True
+    assert by_id[MP]["configured"] is True and by_id[MP]["diagnosis"] == "syncing normally"
+    gone = by_id[GONE]
+    assert gone["configured"] is False and gone["ok"] is True
+    assert gone["diagnosis"] == f"not configured ({kept} hours kept)"
+    human = runner.invoke(app, ["status"]).stdout
+    assert f"{GONE}  not configured ({kept} hours kept)" in human
+    code, one = _status("--marketplace", GONE, "--check")
+    assert code == 0 and one["marketplaces"][0]["configured"] is False
