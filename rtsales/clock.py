@@ -91,6 +91,23 @@ def iso(value: datetime) -> str:
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def show_instant(instant: datetime | str | None, now: datetime | str) -> str:
+    """An instant for people: '16:52 UTC' on now's UTC day, '2026-12-04 16:52 UTC' on any other.
+
+    A bare time of another day reads as today's: after the clock went back by days, a
+    cooldown three days away showed as "until 16:52 UTC". Text that is not an instant
+    (a hand edit) is shown as it is; None is '?'.
+    """
+    if instant is None:
+        return "?"
+    try:
+        value = to_utc(instant) if isinstance(instant, datetime) else parse_instant(instant)
+        today = to_utc(now) if isinstance(now, datetime) else parse_instant(now)
+    except ValueError:
+        return str(instant)
+    return value.strftime("%H:%M UTC" if value.date() == today.date() else "%Y-%m-%d %H:%M UTC")
+
+
 def format_duration(seconds: float) -> str:
     """'45s', '3m 05s', '2h 10m': how long a wait is, for people."""
     seconds = 0 if math.isnan(seconds) else round(min(max(seconds, 0.0), 1e12))  # round(inf) would raise

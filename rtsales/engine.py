@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, lock, scheduler
+from rtsales import audits, lock, scheduler, skew
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, give_back, in_flight, is_claimable,
+from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
                             ledger_counts, newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, seed, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
@@ -147,6 +147,9 @@ class SyncRun:
                 expire_aged(conn, mp, self._fetchable(now), now, f"older than the {settings.max_data_age_hours} h "
                             "of data Amazon serves (MAX_DATA_AGE_HOURS)")
                 prune_unfetched(conn, mp, self.oldest(now))
+                if far := far_retries(conn, mp, now):
+                    log.warning("%s: %d FAILED hour(s) retry more than the backoff cap from now (%s): claimable now; "
+                                "clock set back?", mp, far, iso(now))
         if self.cron_audits:
             self._start_due_audits()
 
@@ -264,7 +267,7 @@ class SyncRun:
     # -- leases, quota, bookkeeping -------------------------------------------------------------
 
     def _cooling_down(self) -> bool:
-        cooldown = active_cooldown(self.db, SPAPI, self.clock.now())
+        cooldown = active_cooldown(self.db, SPAPI, self.clock.now(), self._longest_cooldown())
         if cooldown:
             self.result.skipped = "cooldown"
             self.result.cooldown_until = iso(cooldown.until)
@@ -324,6 +327,8 @@ class SyncRun:
         # the ledger must not depend on it (tests simulate kills with a BaseException).
         if self._spapi is not None:
             self.result.calls = dict(self._spapi.calls)
+            if self._spapi.clock_skew_seconds is not None:  # the latest answer's offset: one write per run
+                skew.save(self.db, self._spapi.clock_skew_seconds, self.clock.now())
             self._spapi.close()
         if self._worker is not None:
             self._save_caps(self._worker.learned_caps)
@@ -333,10 +338,12 @@ class SyncRun:
         for mp in list(self.leased):
             lock.release(self.db, mp, self.owner)
 
+    def _longest_cooldown(self) -> timedelta:
+        return timedelta(minutes=self.settings.quota_cooldown_max_minutes)
+
     def _on_quota(self, exc: SpApiQuotaError) -> None:
         base = timedelta(minutes=self.settings.quota_cooldown_minutes)
-        cap = timedelta(minutes=self.settings.quota_cooldown_max_minutes)
-        cooldown = start_cooldown(self.db, SPAPI, self.clock.now(), base, cap)
+        cooldown = start_cooldown(self.db, SPAPI, self.clock.now(), base, self._longest_cooldown())
         self.result.quota_hit = exc.message
         self.result.cooldown_until = iso(cooldown.until)
         log.warning("SP-API 429: all SP-API calls stop until %s", iso(cooldown.until))
@@ -345,7 +352,8 @@ class SyncRun:
         from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work
 
         share = 1.0 if self.focus is not None else self.settings.quota_budget_percent / 100  # fill-day: whole plan
-        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all, share=share)
+        pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all, share=share,
+                      longest_cooldown=self._longest_cooldown())
         return SpApiClient(self.settings, self.clock, self.transport, pacer=pacer, guard=self._hold)
 
     def _refresh_all(self) -> None:

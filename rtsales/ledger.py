@@ -2,7 +2,8 @@
 
 MISSING -> REQUESTED -> DOWNLOADED -> APPLIED, or FAILED (last_error,
 next_retry_utc) and back to claimable, or UNAVAILABLE (older than Amazon serves:
-terminal, never retried). Every transition is one guarded UPDATE
+terminal, never retried). A FAILED hour whose retry lies further ahead than the
+backoff cap was failed before the clock went back: it is claimable now. Every transition is one guarded UPDATE
 (`WHERE status = expected`) whose row count is checked: a row that is not in
 the expected state raises LedgerConflict, and the caller's transaction rolls back.
 
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour
+from rtsales.clock import HOUR, floor_hour, hour_key, iso, later, parse_hour
 from rtsales.errors import RtsalesError
 
 
@@ -47,12 +48,25 @@ TRANSITIONS: dict[HourStatus, frozenset[HourStatus]] = {
     S.FAILED: frozenset({S.REQUESTED, S.MISSING, S.UNAVAILABLE}),
     S.UNAVAILABLE: frozenset({S.MISSING}),  # only fill-day, on an hour inside MAX_DATA_AGE_HOURS again
 }
-CLAIMABLE_SQL = "(status = 'MISSING' OR (status = 'FAILED' AND next_retry_utc <= ?))"
-REFETCHABLE_SQL = "(status IN ('MISSING', 'APPLIED') OR (status = 'FAILED' AND next_retry_utc <= ?))"
+# Two parameters, `claimable_params(now)`: the retry is due, or beyond any backoff rtsales sets.
+CLAIMABLE_SQL = "(status = 'MISSING' OR (status = 'FAILED' AND (next_retry_utc <= ? OR next_retry_utc > ?)))"
+REFETCHABLE_SQL = ("(status IN ('MISSING', 'APPLIED') OR (status = 'FAILED' AND "
+                   "(next_retry_utc <= ? OR next_retry_utc > ?)))")
 LEDGER = "vendor_rt_sales_hour_ledger"
 
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=6)
+
+
+def claimable_params(now: datetime) -> list[str]:
+    """The values CLAIMABLE_SQL's two placeholders take at `now`."""
+    return [iso(now), iso(later(now, BACKOFF_CAP))]
+
+
+def far_retries(conn: sqlite3.Connection, marketplace_id: str, now: datetime) -> int:
+    """FAILED hours whose retry lies beyond the backoff cap (claimable all the same): a clock set back."""
+    return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'FAILED' "
+                        f"AND next_retry_utc > ?", [marketplace_id, iso(later(now, BACKOFF_CAP))]).fetchone()[0]
 
 
 class LedgerConflict(RtsalesError):
@@ -148,7 +162,7 @@ def is_claimable(conn: sqlite3.Connection, window: Window, now: datetime, refetc
     keys = window.keys()
     return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
                         f"({_placeholders(len(keys))}) AND {REFETCHABLE_SQL if refetch else CLAIMABLE_SQL}",
-                        [window.marketplace_id, *keys, iso(now)]).fetchone()[0] == len(keys)
+                        [window.marketplace_id, *keys, *claimable_params(now)]).fetchone()[0] == len(keys)
 
 
 def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
@@ -156,7 +170,8 @@ def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
     """(hour_utc, window_cap) of claimable rows from `oldest` on, newest first."""
     return list(conn.execute(
         f"SELECT hour_utc, window_cap FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
-        f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC", [marketplace_id, iso(oldest) if oldest else "", iso(now)]))
+        f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC",
+        [marketplace_id, iso(oldest) if oldest else "", *claimable_params(now)]))
 
 
 def prune_unfetched(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime) -> int:
@@ -164,19 +179,6 @@ def prune_unfetched(conn: sqlite3.Connection, marketplace_id: str, oldest: datet
     never claimed, and a wider lookback seeds them again."""
     return conn.execute(f"DELETE FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc < ? AND status = 'MISSING' "
                         f"AND data_state = 'none'", [marketplace_id, iso(oldest)]).rowcount
-
-
-def unconfirmed_empty(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime, settled_before: datetime,
-                      asked_before: datetime) -> list[str]:
-    """APPLIED hours whose only answer so far was empty, now settled: one more fetch decides them.
-
-    An empty answer (CANCELLED) may mean "asked too often" as well as "no sales", so it is
-    final only when a fetch made after the hour settled, and after the first answer, agrees."""
-    return [k for (k,) in conn.execute(
-        f"SELECT hour_utc FROM {LEDGER} l WHERE marketplace_id = ? AND status = 'APPLIED' "
-        f"AND data_state = 'provisional' AND hour_utc >= ? AND hour_utc < ? AND updated_at <= ? AND NOT EXISTS "
-        f"(SELECT 1 FROM vendor_realtime_sales s WHERE s.marketplace_id = l.marketplace_id "
-        f"AND s.hour_utc = l.hour_utc)", [marketplace_id, iso(oldest), iso(settled_before), iso(asked_before)])]
 
 
 def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_hours: int) -> list[Window]:
@@ -215,7 +217,7 @@ def claim(conn: sqlite3.Connection, window: Window, now: datetime, refetch: bool
     states = dict(conn.execute(
         f"SELECT hour_utc, status FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
         f"AND hour_utc IN ({_placeholders(len(keys))}) AND {REFETCHABLE_SQL if refetch else CLAIMABLE_SQL}",
-        [window.marketplace_id, *keys, iso(now)]))
+        [window.marketplace_id, *keys, *claimable_params(now)]))
     if len(states) != len(keys):
         raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: window {hour_key(window.start)} "
                              "is no longer claimable")

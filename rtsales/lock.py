@@ -3,7 +3,8 @@
 A name is a marketplace ID for sync work, or an API name (`keepa`, `xai`).
 Acquire, refresh and release are single guarded statements inside
 BEGIN IMMEDIATE, so two processes cannot both believe they hold a lease. An
-expired lease is stolen and the previous owner is logged.
+expired lease is stolen and the previous owner is logged. So is a lease expiring
+more than its TTL from now: no live owner set it (the clock went back since).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import iso
+from rtsales.clock import iso, later
 from rtsales.errors import LockLostError
 from rtsales.store import transaction
 
@@ -34,8 +35,13 @@ def owner_name(command: str) -> str:
     return f"{command}:{os.getpid()}"
 
 
+def is_live(expires_at: str, now: datetime, ttl: timedelta) -> bool:
+    """A lease still in force: not expired, and not ending further ahead than a refresh now would set."""
+    return iso(now) < expires_at <= iso(later(now, ttl))
+
+
 def acquire(db: Database, name: str, owner: str, now: datetime, ttl: timedelta) -> LeaseResult:
-    expires = iso(now + ttl)
+    expires = iso(later(now, ttl))
     with transaction(db) as conn:
         row = conn.execute("SELECT owner, expires_at FROM vendor_rt_sales_worker_lock "
                            "WHERE marketplace_id = ?", [name]).fetchone()
@@ -43,12 +49,16 @@ def acquire(db: Database, name: str, owner: str, now: datetime, ttl: timedelta) 
             conn.execute("INSERT INTO vendor_rt_sales_worker_lock VALUES (?, ?, ?)", [name, owner, expires])
             return LeaseResult(True, expires_at=expires)
         holder, holder_expires = row
-        if holder != owner and holder_expires > iso(now):
+        if holder != owner and is_live(holder_expires, now, ttl):
             return LeaseResult(False, holder=holder, expires_at=holder_expires)
         conn.execute("UPDATE vendor_rt_sales_worker_lock SET owner = ?, expires_at = ? "
                      "WHERE marketplace_id = ? AND owner = ?", [owner, expires, name, holder])
     if holder != owner:
-        log.warning("stole expired lock %s from %s (expired %s)", name, holder, holder_expires)
+        if holder_expires > expires:
+            log.warning("took over lock %s from %s: it expires %s, more than LOCK_TTL_MINUTES (%d min) from now "
+                        "(%s); clock set back?", name, holder, holder_expires, ttl.total_seconds() // 60, iso(now))
+        else:
+            log.warning("stole expired lock %s from %s (expired %s)", name, holder, holder_expires)
         return LeaseResult(True, expires_at=expires, stolen_from=holder)
     return LeaseResult(True, expires_at=expires)
 

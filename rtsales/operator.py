@@ -16,7 +16,7 @@ import httpx
 from sqlite_utils import Database
 
 from rtsales import audits
-from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso
+from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso, show_instant
 from rtsales.config import Settings
 from rtsales.engine import SyncResult, SyncRun
 from rtsales.errors import CooldownActiveError, LockBusyError, UsageError
@@ -28,7 +28,8 @@ LEDGER = "vendor_rt_sales_hour_ledger"
 
 def refuse_if_skipped(result: SyncResult) -> None:
     if result.skipped == "cooldown":
-        raise CooldownActiveError(f"cooldown due to SP-API quota (until {result.cooldown_until})",
+        raise CooldownActiveError(f"cooldown due to SP-API quota "
+                                  f"(until {show_instant(result.cooldown_until, result.started_at)})",
                                   hint="nothing was requested; try again after that time")
     if result.skipped == "lock_busy":
         holders = ", ".join(f"{m.marketplace_id}: {m.holder}" for m in result.marketplaces)
@@ -55,7 +56,7 @@ def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketp
                       "hours_inconclusive"), r, strict=True)) for r in db.execute(
         f"SELECT marketplace_id, hours, hours_changed, units_delta, revenue_delta, finished_at, hours_inconclusive FROM "
         f"vendor_rt_sales_audit_runs WHERE id IN ({','.join('?' * len(runs))})", list(runs))] if runs else []
-    return {"kind": kind, "marketplaces": rows, "reports_created": _created(result),
+    return {"kind": kind, "now_utc": result.started_at, "marketplaces": rows, "reports_created": _created(result),
             "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until}
 
 
@@ -138,7 +139,8 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
                      cron_audits=False, prepare=reopen_day, on_progress=progress, focus=set(keys)).run()
     refuse_if_skipped(result)
     progress()
-    return {"day": day.isoformat(), "time_zone": zone, "hours": len(keys), "reports_created": _created(result),
+    return {"day": day.isoformat(), "time_zone": zone, "now_utc": iso(now), "hours": len(keys),
+            "reports_created": _created(result),
             "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until,
             "marketplaces": [_day_changes(db, mp, keys, before[mp]) for mp in marketplaces]}
 

@@ -10,6 +10,7 @@ then on; the burst stays the documented one.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,9 +18,11 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, iso, later, parse_instant
+from rtsales.clock import Clock, iso, later, parse_instant, show_instant
 from rtsales.errors import SpApiQuotaError
 from rtsales.store import transaction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,27 @@ def _row(db: Database, api: str) -> Cooldown | None:
     return Cooldown(api, row[0], parse_instant(row[1]), row[2]) if row else None
 
 
-def active_cooldown(db: Database, api: str, now: datetime) -> Cooldown | None:
+_reported: set[tuple[str, datetime]] = set()  # far-off cooldowns already logged by this process
+
+
+def active_cooldown(db: Database, api: str, now: datetime, longest: timedelta | None = None) -> Cooldown | None:
+    """The cooldown in force, or None.
+
+    One ending more than `longest` (the configured maximum) after now was stored before
+    the clock went back by more than that: no cooldown rtsales sets lasts so long, so it
+    counts as over, or every run would wait days for it.
+    """
     cooldown = _row(db, api)
-    return cooldown if cooldown and cooldown.until > now else None
+    if cooldown is None or cooldown.until <= now:
+        return None
+    if longest is not None and cooldown.until > later(now, longest):
+        if (api, cooldown.until) not in _reported:  # checked before every request: say it once
+            _reported.add((api, cooldown.until))
+            log.warning("ignoring the stored %s cooldown until %s: it ends more than QUOTA_COOLDOWN_MAX_MINUTES "
+                        "(%d min) from now (%s); clock set back?", api, iso(cooldown.until),
+                        longest.total_seconds() // 60, iso(now))
+        return None
+    return cooldown
 
 
 def last_cooldown(db: Database, api: str) -> Cooldown | None:
@@ -100,7 +121,7 @@ def start_cooldown(db: Database, api: str, now: datetime, base: timedelta, cap: 
     with transaction(db) as conn:
         row = conn.execute("SELECT consecutive_hits, until_utc FROM api_cooldowns WHERE api = ?",
                            [api]).fetchone()
-        if row and parse_instant(row[1]) > now:
+        if row and now < parse_instant(row[1]) <= later(now, cap):
             return Cooldown(api, reason, parse_instant(row[1]), row[0])  # already cooling down
         hits = min(max(row[0] if row else 0, 0), MAX_HITS) + 1
         until = later(now, doubled(base, hits - 1, cap))
@@ -164,9 +185,9 @@ class Pacer:
 
     def __init__(self, db: Database, clock: Clock, deadline: datetime,
                  plans: dict[str, UsagePlan], on_wait: Callable[[], None] | None = None, api: str = "spapi",
-                 share: float = 1.0):
+                 share: float = 1.0, longest_cooldown: timedelta | None = None):
         self._db, self._clock, self._deadline = db, clock, deadline
-        self._on_wait, self._api = on_wait, api
+        self._on_wait, self._api, self._longest = on_wait, api, longest_cooldown
         self._share = share  # cron's budget: this part of the plan's rate for the operations that cost reports
         learned = learned_rates(db, api)
         self._plans = {op: replace(plan, rate=learned.get(op, plan.rate)) for op, plan in plans.items()}
@@ -183,9 +204,10 @@ class Pacer:
         _save_rate(self._db, self._api, operation, rate, self._clock.now())
 
     def __call__(self, operation: str) -> None:
-        cooldown = active_cooldown(self._db, self._api, self._clock.now())
+        now = self._clock.now()
+        cooldown = active_cooldown(self._db, self._api, now, self._longest)
         if cooldown is not None:  # another process hit a 429 while this one was running
-            raise CooldownStarted(operation, cooldown.until)
+            raise CooldownStarted(operation, cooldown.until, now)
         plan = self._plans.get(operation)
         if plan is None:
             return
@@ -203,8 +225,9 @@ class Pacer:
 class CooldownStarted(SpApiQuotaError):
     """The persisted cooldown began during this run (someone else's 429): stop like after our own."""
 
-    def __init__(self, operation: str, until: datetime):
-        super().__init__(f"{operation}: another process hit the SP-API quota; cooling down until {iso(until)}",
+    def __init__(self, operation: str, until: datetime, now: datetime):
+        super().__init__(f"{operation}: another process hit the SP-API quota; cooling down until "
+                         f"{show_instant(until, now)}",
                          status=429, code="QuotaExceeded")
 
 

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from rtsales.clock import format_duration
+from rtsales.clock import format_duration, show_instant
 from rtsales.redaction import redact
 
 console = Console(highlight=False)
@@ -98,14 +98,14 @@ def _status_marketplace(m: dict[str, Any], now: str) -> None:
     last = f"{m['last_applied_hour']} ({age // 60} h {age % 60} min ago)" if age is not None else "never"
     lock = m["lock"]
     lock_text = "free" if lock is None else (
-        f"{lock['owner']} until {lock['expires_at']}" + (" (stale)" if lock["stale"] else ""))
+        f"{lock['owner']} until {show_instant(lock['expires_at'], now)}" + (" (stale)" if lock["stale"] else ""))
     cooldown = m["cooldown"]
     cool_text = ("none" if cooldown["reason"] == "none" else
-                 f"{cooldown['reason']} until {_hhmm(cooldown['until_utc'])}")
+                 f"{cooldown['reason']} until {show_instant(cooldown['until_utc'], now)}")
     rows = [("ledger", ledger), ("last applied hour", last),
             ("next claimable hour", m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
-            ("cooldown", cool_text), ("window cap", _cap_text(m["window_cap"])),
-            *(_audit_row(kind, a) for kind, a in m["audits"].items())]
+            ("cooldown", cool_text), ("window cap", _cap_text(m["window_cap"], now)),
+            *(_audit_row(kind, a, now) for kind, a in m["audits"].items())]
     if m["inconclusive"]:
         rows.append(("inconclusive", f"{m['inconclusive']} hour(s): the last re-fetch came back CANCELLED; "
                                      "stored rows kept, the next audit asks again"))
@@ -114,27 +114,30 @@ def _status_marketplace(m: dict[str, Any], now: str) -> None:
         grid.add_row(f"[dim]{name}[/]", text(value))
     console.print(grid)
     for failed in m["failed"]:
-        console.print(f"  [red]FAILED[/] {text(failed['hour_utc'])} retry {_hhmm(failed['next_retry_utc'])}: "
+        retry = show_instant(failed["next_retry_utc"], now)
+        console.print(f"  [red]FAILED[/] {text(failed['hour_utc'])} retry {text(retry)}: "
                       f"{text((failed['last_error'] or '')[:100])}", soft_wrap=True)
     _grid(m["grid"])
     console.print()
 
 
-def _audit_row(kind: str, audit: dict[str, Any]) -> tuple[str, str]:
+def _audit_row(kind: str, audit: dict[str, Any], now: str) -> tuple[str, str]:
     run = audit["last_run"]
     state = "enabled" if audit["enabled"] else "disabled"
     if run is None:
         return f"{kind} audit", f"{state}; never ran"
     done = "finished" if run["finished_at"] else "in progress"
     unsure = f", {run['hours_inconclusive']} inconclusive (CANCELLED, rows kept)" if run["hours_inconclusive"] else ""
-    return f"{kind} audit", (f"{state}; last {run['started_at']} ({done}): {run['hours']} hours re-fetched, "
+    started = show_instant(run["started_at"], now)
+    return f"{kind} audit", (f"{state}; last {started} ({done}): {run['hours']} hours re-fetched, "
                              f"{run['hours_changed']} changed{unsure}")
 
 
-def _cap_text(cap: dict[str, Any] | None) -> str:
+def _cap_text(cap: dict[str, Any] | None, now: str) -> str:
     if cap is None:
         return "none (full-size windows)"
-    return f"{cap['hours']} h, learned {cap['learned_at']} from a range error; a full-size window re-tests it after a day"
+    return (f"{cap['hours']} h, learned {show_instant(cap['learned_at'], now)} from a range error; "
+            "a full-size window re-tests it after a day")
 
 
 def _grid(days: dict[str, list[str | None]]) -> None:
@@ -157,14 +160,11 @@ def _grid(days: dict[str, list[str | None]]) -> None:
 _LEGEND = {"FINAL": "final", "PROVISIONAL": "may still change"}
 
 
-def _hhmm(instant: str | None) -> str:
-    return f"{instant[11:16]} UTC" if instant else "?"
-
-
 def sync_result(result: Any) -> None:
     """The summary of one sync run: a table per run, one line per notable event."""
+    until = show_instant(result.cooldown_until, result.started_at)
     if result.skipped == "cooldown":
-        err_console.print(f"skipped: cooldown due to SP-API quota (until {_hhmm(result.cooldown_until)})")
+        err_console.print(f"skipped: cooldown due to SP-API quota (until {until})")
         return
     if result.skipped == "lock_busy":
         holders = "; ".join(f"{m.marketplace_id} held by {m.holder}" for m in result.marketplaces)
@@ -184,7 +184,7 @@ def sync_result(result: Any) -> None:
     for audit in (a for a in result.audits if a["hours"]):
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
-        warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {_hhmm(result.cooldown_until)})")
+        warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {until})")
 
 
 def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,
@@ -204,11 +204,11 @@ def demo_cycle(number: int, result: Any) -> None:
     created = sum(m.tally.reports_created for m in result.marketplaces)
     applied = sum(m.tally.hours_applied for m in result.marketplaces)
     stamp = result.started_at[:16].replace("T", " ")
+    until = show_instant(result.cooldown_until, result.started_at)
     if result.quota_hit:
-        console.print(f"{stamp}  [red]429 from SP-API[/]: every call stops; cooldown until "
-                      f"{_hhmm(result.cooldown_until)}")
+        console.print(f"{stamp}  [red]429 from SP-API[/]: every call stops; cooldown until {until}")
     elif result.skipped == "cooldown":
-        console.print(f"{stamp}  [yellow]skipped[/] (exit 75): cooling down until {_hhmm(result.cooldown_until)}")
+        console.print(f"{stamp}  [yellow]skipped[/] (exit 75): cooling down until {until}")
     elif created > 2 or applied > 2 or result.audits:
         audits = f"; {len(result.audits)} daily audit(s) re-opened recent hours" if result.audits else ""
         console.print(f"{stamp}  {created} report(s) requested, {applied} hour(s) applied{audits}")
@@ -227,14 +227,15 @@ def xai_quota(report: dict[str, Any]) -> None:
     cooldown = report["cooldown"]
     rows = [
         ["calls today", f"{report['calls_today']} / {report['daily_limit']} ({report['calls_left']} left)"],
-        ["resets", f"in {report['resets_in']} ({report['resets_at_utc']})"],
+        ["resets", f"in {report['resets_in']} ({show_instant(report['resets_at_utc'], report['now_utc'])})"],
         ["tokens today", f"prompt {tokens['prompt']}, completion {tokens['completion']}, "
                          f"reasoning {tokens['reasoning']}"],
         ["cache", f"{report['cache_entries']} entries; today {report['cache_hits_today']} hits, "
                   f"{report['cache_misses_today']} misses, {report['fallbacks_today']} fallbacks"],
         ["model", report["model"]],
         ["fallback answer", report["fallback_answer"] if report["fallback_answer"] is not None else "(none: exit 75)"],
-        ["cooldown", f"until {cooldown['until_utc']} ({cooldown['ends_in']}): {cooldown['reason']}"
+        ["cooldown", f"until {show_instant(cooldown['until_utc'], report['now_utc'])} ({cooldown['ends_in']}): "
+                     f"{cooldown['reason']}"
                      if cooldown else "none"],
     ]
     table(f"xAI quota for {report['day_utc']} (UTC)", ["quota", "value"], rows)
@@ -290,7 +291,8 @@ def _wait_text(report: dict[str, Any]) -> str:
         return "can run now"
     if report["wait_seconds"] is None:
         return "cannot run: the refill rate never reaches the balance it needs"
-    return f"must wait {format_duration(report['wait_seconds'])} (until {report['run_at_utc']})"
+    return (f"must wait {format_duration(report['wait_seconds'])} "
+            f"(until {show_instant(report['run_at_utc'], report['now_utc'])})")
 
 
 def keepa_balance(report: dict[str, Any]) -> None:
@@ -307,7 +309,8 @@ def keepa_balance(report: dict[str, Any]) -> None:
     ]
     table(f"Keepa tokens at {report['now_utc']}", ["", "value"], rows)
     if report["cooldown_until"]:
-        warn(f"Keepa cooling down after NOT_ENOUGH_TOKEN until {report['cooldown_until']}")
+        until = show_instant(report["cooldown_until"], report["now_utc"])
+        warn(f"Keepa cooling down after NOT_ENOUGH_TOKEN until {until}")
     if report["warning"]:
         warn(report["warning"])
 
@@ -356,7 +359,7 @@ def audit_report(report: dict[str, Any]) -> None:
 
 def fill_day_report(report: dict[str, Any]) -> None:
     for m in report["marketplaces"]:
-        rows = [[h["hour_utc"][11:16], h["status"], h["units_before"], h["units_after"],
+        rows = [[show_instant(h["hour_utc"], report["now_utc"]), h["status"], h["units_before"], h["units_after"],
                  _money(h["revenue_before"]), _money(h["revenue_after"]),
                  "inconclusive: CANCELLED, rows kept" if h["inconclusive"] else ("yes" if h["changed"] else "")]
                 for h in m["hours"]]
@@ -368,13 +371,15 @@ def fill_day_report(report: dict[str, Any]) -> None:
 
 def _quota_note(report: dict[str, Any]) -> None:
     if report.get("quota_hit"):
-        warn(f"{report['quota_hit']}; cooldown due to SP-API quota (until {_hhmm(report['cooldown_until'])}). "
+        warn(f"{report['quota_hit']}; cooldown due to SP-API quota "
+             f"(until {show_instant(report['cooldown_until'], report['now_utc'])}). "
              "The rest is picked up by the next sync.")
 
 
 def sales_table(report: dict[str, Any]) -> None:
     if report["cooldown_until"]:
-        warn(f"Cooldown due to SP-API quota (until {_hhmm(report['cooldown_until'])}): showing last known data")
+        warn(f"Cooldown due to SP-API quota (until {show_instant(report['cooldown_until'], report['now_utc'])}): "
+             "showing last known data")
     key = report["by"]
     columns = ["marketplace", key, *(["title"] if key == "asin" else []), "units", "revenue", "currency"]
     rows = [[r["marketplace_id"], r[key], *([r.get("title") or ""] if key == "asin" else []), r["ordered_units"],

@@ -7,7 +7,7 @@ whether SP-API is cooling down (then this is "last known data" by design).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -18,7 +18,8 @@ from rtsales.ledger import newest_held_hour
 from rtsales.quota import active_cooldown
 
 
-def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: int, by: str) -> dict[str, Any]:
+def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: int, by: str,
+                  longest_cooldown: timedelta | None = None) -> dict[str, Any]:
     """Totals over the last `hours` hours of known data: up to the newest hour that holds data, not
     up to now, since the newest hour may not be fetched yet (SAFETY_LAG_MINUTES)."""
     newest = {mp: newest_held_hour(db, mp) for mp in marketplaces}
@@ -39,7 +40,7 @@ def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: i
         titles = cached_titles(db, [r["asin"] for r in rows])
         for row in rows:
             row["title"] = titles.get(row["asin"])
-    cooldown = active_cooldown(db, "spapi", now)
-    return {"since_hour_utc": since, "until_utc": iso(until), "hours": hours, "by": by,
+    cooldown = active_cooldown(db, "spapi", now, longest_cooldown)
+    return {"now_utc": iso(now), "since_hour_utc": since, "until_utc": iso(until), "hours": hours, "by": by,
             "newest_applied_hour": newest, "cooldown_until": iso(cooldown.until) if cooldown else None,
             "rows": rows}

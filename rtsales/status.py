@@ -1,8 +1,10 @@
-"""Read-only status: why is it (not) syncing? Ledger, lock, cooldown, audits, gaps.
+"""Read-only status: why is it (not) syncing? Ledger, lock, cooldown, audits, gaps, clock skew.
 
 Never takes a lock, never calls an API, needs no credentials. Returns plain
 data; `render.status` draws it and `--json` prints it. Every query is bounded by
-the (marketplace_id, status, hour_utc) index or the ledger's primary key.
+the (marketplace_id, status, hour_utc) index or the ledger's primary key. Leases,
+cooldowns and retries are judged exactly as sync judges them (an instant further
+ahead than rtsales ever sets one is over), so status says what sync will do.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales import audits
-from rtsales.clock import HOUR, floor_hour, iso, parse_instant
+from rtsales import audits, skew
+from rtsales.clock import HOUR, floor_hour, iso, parse_instant, show_instant
 from rtsales.config import Settings
-from rtsales.ledger import CLAIMABLE_SQL, ledger_counts, newest_held_hour, newest_wanted_hour
+from rtsales.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
+from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 
 STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this means cron is not running
@@ -45,12 +48,12 @@ def _one(db: Database, sql: str, params: list[Any]) -> Any:
     return row[0] if row else None
 
 
-def _lock(db: Database, mp: str, now: datetime) -> dict[str, Any] | None:
+def _lock(db: Database, mp: str, now: datetime, ttl: timedelta) -> dict[str, Any] | None:
     row = db.execute("SELECT owner, expires_at FROM vendor_rt_sales_worker_lock WHERE marketplace_id = ?",
                      [mp]).fetchone()
     if row is None:
         return None
-    return {"owner": row[0], "expires_at": row[1], "stale": row[1] <= iso(now)}
+    return {"owner": row[0], "expires_at": row[1], "stale": not is_live(row[1], now, ttl)}
 
 
 def _failed(db: Database, mp: str, limit: int = 5) -> list[dict[str, Any]]:
@@ -80,16 +83,17 @@ def _grid(db: Database, mp: str, now: datetime, days: int) -> dict[str, list[str
 def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days: int) -> dict[str, Any]:
     last = newest_held_hour(db, mp)
     claimable = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
-                     [mp, iso(now)])
+                     [mp, *claimable_params(now)])
     oldest_waiting = _one(db, f"SELECT MIN(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
-                          [mp, iso(now)])
+                          [mp, *claimable_params(now)])
     next_retry = _one(db, f"SELECT MIN(next_retry_utc) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'FAILED' "
-                      f"AND next_retry_utc > ?", [mp, iso(now)])
+                      f"AND next_retry_utc > ? AND next_retry_utc <= ?", [mp, *claimable_params(now)])
     info = {
         "marketplace_id": mp, "ledger": ledger_counts(db.conn, mp), "last_applied_hour": last,
         "last_applied_age_minutes": _age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
         "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
-        "lock": _lock(db, mp, now), "failed": _failed(db, mp), "audits": _audits(db, mp, settings),
+        "lock": _lock(db, mp, now, timedelta(minutes=settings.lock_ttl_minutes)), "failed": _failed(db, mp),
+        "audits": _audits(db, mp, settings),
         "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED' "
                                  f"AND inconclusive = 1", [mp]),
         "window_cap": _window_cap(db, mp), "grid": _grid(db, mp, now, days),
@@ -119,21 +123,27 @@ def _cooldown(info: dict[str, Any], quota_until: str | None) -> dict[str, Any]:
 def diagnose(info: dict[str, Any], now: datetime, safety_lag: timedelta) -> tuple[bool, str]:
     """The troubleshooting checklist, first match wins: (ok, one line)."""
     lock, cooldown = info["lock"], info["cooldown"]
+    if not info["configured"]:  # sync leaves it alone, by the operator's choice: nothing to fix
+        return True, f"not configured ({sum(info['ledger'].values())} hours kept)"
     if info.get("access_error"):
         refused = info["access_error"]
-        return False, f"the last run was refused (since {_hhmm(refused['since'])}): {refused['error']}"
+        return False, f"the last run was refused (since {show_instant(refused['since'], now)}): {refused['error']}"
+    expires = show_instant(lock["expires_at"], now) if lock else ""
     if lock and not lock["stale"]:
-        return True, f"a sync is working on it ({lock['owner']}, lock until {_hhmm(lock['expires_at'])})"
+        return True, f"a sync is working on it ({lock['owner']}, lock until {expires})"
+    if lock and lock["expires_at"] > iso(now):  # stale yet in the future: beyond its TTL
+        return False, (f"lock held by {lock['owner']} expires {expires}, further ahead than LOCK_TTL_MINUTES "
+                       "(clock set back?); the next sync takes it over")
     if lock:
         stale_for = _age_minutes(lock["expires_at"], now)
         return False, (f"lock held by {lock['owner']} went stale {stale_for} min ago (a run died?); "
                        "the next sync takes it over")
     if cooldown["reason"] == "quota":
-        return False, f"Cooldown due to SP-API quota (until {_hhmm(cooldown['until_utc'])})"
+        return False, f"Cooldown due to SP-API quota (until {show_instant(cooldown['until_utc'], now)})"
     if info["ledger"]["FAILED"] and info["next_retry_utc"] and not info["next_claimable_hour"]:
         error = (info["failed"][0]["last_error"] or "")[:120] if info["failed"] else ""
-        return False, (f"{info['ledger']['FAILED']} hour(s) FAILED, next retry {_hhmm(info['next_retry_utc'])}: "
-                       f"{error}")
+        return False, (f"{info['ledger']['FAILED']} hour(s) FAILED, next retry "
+                       f"{show_instant(info['next_retry_utc'], now)}: {error}")
     waiting = info["oldest_claimable_hour"]
     if waiting and parse_instant(waiting) + HOUR + safety_lag + STALE_AFTER < now:
         return False, (f"hours waiting since {waiting[:16].replace('T', ' ')} UTC: is cron running "
@@ -145,10 +155,6 @@ def diagnose(info: dict[str, Any], now: datetime, safety_lag: timedelta) -> tupl
     return True, "syncing normally"
 
 
-def _hhmm(instant: str | None) -> str:
-    return f"{instant[11:16]} UTC" if instant else "?"
-
-
 def env_file_warning(path: Path | None) -> str | None:
     if path is None or not path.exists():
         return None
@@ -157,24 +163,35 @@ def env_file_warning(path: Path | None) -> str | None:
     return None
 
 
+def _configured(settings: Settings, mp: str) -> bool:
+    """In MARKETPLACE_IDS, so sync works on it. Without MARKETPLACE_IDS (status needs no
+    configuration) nothing can be told apart, and every marketplace is judged as configured."""
+    return mp in settings.marketplace_ids or not settings.marketplace_ids
+
+
 def collect_status(db: Database, settings: Settings, now: datetime, marketplace: str | None = None,
                    days: int = 7) -> dict[str, Any]:
-    quota = active_cooldown(db, "spapi", now)
+    quota = active_cooldown(db, "spapi", now, timedelta(minutes=settings.quota_cooldown_max_minutes))
     quota_until = iso(quota.until) if quota else None
     refused = access_error(db)
     lag = timedelta(minutes=settings.safety_lag_minutes)
+    clock_skew = skew.recent(db, now)
     chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
     marketplaces = []
     for mp in chosen:
         info = _marketplace(db, settings, mp, now, days)
+        info["configured"] = _configured(settings, mp)
         info["cooldown"] = _cooldown(info, quota_until)
         info["access_error"] = refused
         info["ok"], info["diagnosis"] = diagnose(info, now, lag)
+        if clock_skew is not None and not info["ok"]:  # maybe why Amazon refuses its windows
+            info["diagnosis"] += f"; {skew.describe(clock_skew)}"
         marketplaces.append(info)
-    warnings = [w for w in [env_file_warning(settings.env_file)] if w]
+    warnings = [w for w in [env_file_warning(settings.env_file),
+                            skew.describe(clock_skew) if clock_skew is not None else None] if w]
     return {"ok": all(m["ok"] for m in marketplaces), "now_utc": iso(now), "db": str(settings.db_path),
             "newest_wanted_hour": iso(newest_wanted_hour(now, lag)), "warnings": warnings,
-            "spapi_rates": _rates(db), "marketplaces": marketplaces}
+            "clock_skew_seconds": clock_skew, "spapi_rates": _rates(db), "marketplaces": marketplaces}
 
 
 def _rates(db: Database) -> dict[str, dict[str, Any]]:

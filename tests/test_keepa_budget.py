@@ -151,7 +151,7 @@ def test_strict_refusal_carries_balance_cost_endpoint_and_deficit(
     err = caught.value
     assert (err.current_balance, err.required_tokens, err.endpoint, err.deficit) == (55, 80, "product", 25)
     assert err.exit_code == ExitCode.TEMPFAIL
-    assert "enough tokens at 2026-03-10T12:08:30Z" in err.message
+    assert "enough tokens at 12:08 UTC" in err.message
     assert clock.slept == []  # strict never waits
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,17 +23,22 @@ KEYS = {"marketplace_id", "ledger", "last_applied_hour", "next_claimable_hour", 
         "diagnosis"}
 
 
-@pytest.fixture
-def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def status_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: datetime) -> Path:
+    """Two days of APPLIED hours of MP at `now`, and the environment pointing at them."""
     path = tmp_path / "status.db"
     monkeypatch.setenv("RTSALES_DB", str(path))
     monkeypatch.setenv("MARKETPLACE_IDS", MP)
-    monkeypatch.setenv("RTSALES_NOW", iso(NOW))
+    monkeypatch.setenv("RTSALES_NOW", iso(now))
     db = open_db(path)
     with transaction(db) as conn:
-        seed(conn, MP, NOW, floor_hour(NOW - timedelta(days=2)), timedelta(minutes=90))
+        seed(conn, MP, now, floor_hour(now - timedelta(days=2)), timedelta(minutes=90))
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', data_state = 'final'")
     return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return status_db(tmp_path, monkeypatch, NOW)
 
 
 def _sql(path: Path, sql: str, *params: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -86,7 +87,8 @@ def sales(
     known = known_marketplaces(app.db, app.settings)
     if marketplace:
         check_marketplace(marketplace, known)
-    report = sales_summary(app.db, [marketplace] if marketplace else known, app.clock.now(), hours, by)
+    report = sales_summary(app.db, [marketplace] if marketplace else known, app.clock.now(), hours, by,
+                           timedelta(minutes=app.settings.quota_cooldown_max_minutes))
     if as_json:
         render.print_json(report)
     elif as_csv:

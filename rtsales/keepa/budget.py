@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from rtsales import lock
-from rtsales.clock import Clock, format_duration, iso
+from rtsales.clock import Clock, format_duration, iso, show_instant
 from rtsales.config import Settings
 from rtsales.errors import InsufficientTokensError, KeepaCooldownError, LockBusyError, RtsalesError
 from rtsales.keepa import status as token_status
@@ -42,7 +42,8 @@ def keepa_lease(db: Database, settings: Settings, clock: Clock, command: str) ->
     ttl = timedelta(minutes=settings.lock_ttl_minutes)
     result = lock.acquire(db, API, owner, clock.now(), ttl)
     if not result.acquired:
-        raise LockBusyError(f"another rtsales is using Keepa ({result.holder}, lease until {result.expires_at})",
+        raise LockBusyError(f"another rtsales is using Keepa ({result.holder}, lease until "
+                            f"{show_instant(result.expires_at, clock.now())})",
                             hint="one Keepa worker runs at a time; cron will try again")
     try:
         yield lambda: lock.refresh(db, API, owner, clock.now(), ttl)
@@ -110,12 +111,13 @@ class TokenBudget:
             self.warnings.append(decision.warning)
 
     def _wait_for_cooldown(self, until: datetime) -> None:
-        self._sleep_until(until, "Keepa cooldown", lambda why: cooldown_error(until, why))
+        self._sleep_until(until, "Keepa cooldown", lambda why: cooldown_error(until, why, self._clock.now()))
 
     def _wait_for_tokens(self, status: TokenStatus, decision: Decision, endpoint: str, now: datetime) -> None:
         at = reached_at(status, now, decision.needed)
         if not decision.waits or at is None:
-            later = f"; enough tokens at {iso(at)} (in {format_duration((at - now).total_seconds())})" if at else \
+            later = f"; enough tokens at {show_instant(at, now)} (in {format_duration((at - now).total_seconds())})" \
+                if at else \
                 "; the refill rate can never reach that balance"
             raise _refusal(decision, endpoint, f"{decision.reason}{later}")
         self._sleep_until(at, f"Keepa tokens ({decision.needed:g} needed)",
@@ -142,8 +144,8 @@ class TokenBudget:
                 self._heartbeat()
         self.waited_seconds += total
 
-def cooldown_error(until: datetime, why: str) -> KeepaCooldownError:
-    return KeepaCooldownError(f"Keepa is cooling down after NOT_ENOUGH_TOKEN until {iso(until)}; {why}",
+def cooldown_error(until: datetime, why: str, now: datetime) -> KeepaCooldownError:
+    return KeepaCooldownError(f"Keepa is cooling down after NOT_ENOUGH_TOKEN until {show_instant(until, now)}; {why}",
                               until=iso(until), hint="no Keepa call is made before then; cron will try again")
 
 

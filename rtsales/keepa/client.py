@@ -57,7 +57,7 @@ class KeepaClient:
             return self._status_of(self._get("token", {}))
         except _NotEnoughTokens as refused:
             until = self.budget.record_not_enough(refused.status)
-            raise cooldown_error(until, "Keepa answered 429 to the free /token call") from None
+            raise cooldown_error(until, "Keepa answered 429 to the free /token call", self._clock.now()) from None
 
     def call(self, endpoint: str, params: dict[str, Any], cost: int) -> dict[str, Any]:
         """Send one request of estimated `cost` once the budget clears it; return Keepa's JSON body."""
@@ -71,7 +71,8 @@ class KeepaClient:
             except _NotEnoughTokens as refused:
                 until = self.budget.record_not_enough(refused.status)
                 if attempt == NOT_ENOUGH_TOKEN_TRIES:
-                    raise cooldown_error(until, f"Keepa answered NOT_ENOUGH_TOKEN {attempt} times in a row") from None
+                    raise cooldown_error(until, f"Keepa answered NOT_ENOUGH_TOKEN {attempt} times in a row",
+                                         self._clock.now()) from None
                 continue
             self._status_of(body)
             return body

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
@@ -114,7 +115,8 @@ class Simulator:
     # -- requests --------------------------------------------------------------------------
 
     def handle(self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"") -> Reply:
-        """Answer one request; every answer carries a fresh x-amzn-RequestId and is logged."""
+        """Answer one request; every answer carries a fresh x-amzn-RequestId and a `Date` from the
+        simulated clock (what rtsales measures clock skew by), and is logged."""
         with self._lock:
             method = method.upper()
             path = urlsplit(url).path
@@ -123,7 +125,8 @@ class Simulator:
                               self.clock.now(), params)
             reply = self._dispatch(operation, request)
             request_id = str(uuid.uuid4())
-            reply = reply.with_meta(headers={**reply.headers, "x-amzn-RequestId": request_id})
+            reply = reply.with_meta(headers={**reply.headers, "x-amzn-RequestId": request_id,
+                                             "Date": format_datetime(request.now, usegmt=True)})
             self.log.record(LogEntry(iso(request.now), operation, method, path, reply.status,
                                      reply.marketplace_id, reply.fault, request_id, _client(request)))
             return reply

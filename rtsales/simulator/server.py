@@ -51,7 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay_seconds > 0:
             self.server.sleep(reply.delay_seconds)
         try:
-            self.send_response(reply.status)
+            # send_response would add a second Date from the real clock; the model's comes from simulated time
+            self.log_request(reply.status)
+            self.send_response_only(reply.status)
+            self.send_header("Server", self.version_string())
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))

@@ -24,6 +24,7 @@ from rtsales.errors import AccessDeniedError, DocumentExpiredError, ReportParseE
 from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
 from rtsales.quota import usable_rate
 from rtsales.redaction import clip
+from rtsales.skew import measure
 from rtsales.spapi.auth import LwaAuth
 from rtsales.spapi.jsonstream import gunzip_chunks
 
@@ -75,6 +76,7 @@ class SpApiClient:
         self._allow_http = is_http_loopback(self._endpoint)
         self._pacer, self._guard = pacer, guard
         self.calls: dict[str, int] = {}
+        self.clock_skew_seconds: float | None = None  # host minus Amazon, from the latest answer's Date
 
     @property
     def max_document_bytes(self) -> int:
@@ -147,6 +149,9 @@ class SpApiClient:
         self.calls[op] = self.calls.get(op, 0) + 1
         headers = {"x-amz-access-token": self._auth.access_token()}
         response = self._http.request(method, self._endpoint + path, headers=headers, **kwargs)
+        skew = measure(response.headers.get("date"), self._clock.now())
+        if skew is not None:
+            self.clock_skew_seconds = skew
         rate = _applied_rate(response)
         if rate is not None and self._pacer is not None:
             self._pacer.learn(op, rate)  # error answers carry it too, a 429 included

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, format_duration, iso
+from rtsales.clock import Clock, format_duration, iso, show_instant
 from rtsales.config import Settings
 from rtsales.errors import (CooldownActiveError, LockBusyError, RtsalesError, UsageError,
                             XaiCreditsExhaustedError, XaiError, XaiQuotaExhaustedError)
@@ -88,9 +88,9 @@ def build_prompt(question: str, facts: ProductFacts) -> str:
 
 def _refusal(db: Database, settings: Settings, now: datetime, day: str) -> RtsalesError | None:
     """Why no call may be made now, or None after taking one call from today's cap."""
-    cooldown = active_cooldown(db, API, now)
+    cooldown = active_cooldown(db, API, now, timedelta(minutes=settings.quota_cooldown_max_minutes))
     if cooldown is not None:
-        return CooldownActiveError(f"xAI is cooling down until {iso(cooldown.until)}: {cooldown.reason}",
+        return CooldownActiveError(f"xAI is cooling down until {show_instant(cooldown.until, now)}: {cooldown.reason}",
                                    hint=f"no xAI calls for {format_duration((cooldown.until - now).total_seconds())}; "
                                         "cron will retry")
     if take_call(db, day, settings.xai_daily_limit, now):
@@ -118,7 +118,7 @@ def _call(db: Database, settings: Settings, clock: Clock, prompt: str, day: str,
     if not lease.acquired:
         give_back(db, day, clock.now())
         raise LockBusyError(f"another rtsales process ({lease.holder}) is calling xAI",
-                            hint=f"its lease ends by {lease.expires_at}; try again then")
+                            hint=f"its lease ends by {show_instant(lease.expires_at, clock.now())}; try again then")
     client = XaiClient(settings, clock, transport)
     try:
         return client.complete(prompt)
@@ -135,7 +135,7 @@ def _credits_cooldown(db: Database, settings: Settings, now: datetime,
                       exc: XaiCreditsExhaustedError) -> XaiCreditsExhaustedError:
     cooldown = start_cooldown(db, API, now, timedelta(minutes=settings.quota_cooldown_minutes),
                               timedelta(minutes=settings.quota_cooldown_max_minutes), reason=exc.message)
-    exc.message = f"{exc.message}; no xAI calls until {iso(cooldown.until)}"
+    exc.message = f"{exc.message}; no xAI calls until {show_instant(cooldown.until, now)}"
     return exc
 
 

@@ -6,7 +6,7 @@ Kept apart from the client so that reading the quota never imports httpx.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -18,8 +18,8 @@ from rtsales.xai.cache import entry_count
 from rtsales.xai.usage import API, day_key, next_reset, usage_for
 
 
-def _cooldown(db: Database, now: datetime) -> dict[str, Any] | None:
-    cooldown = active_cooldown(db, API, now)
+def _cooldown(db: Database, now: datetime, longest: timedelta) -> dict[str, Any] | None:
+    cooldown = active_cooldown(db, API, now, longest)
     if cooldown is None:
         return None
     return {"reason": cooldown.reason, "until_utc": iso(cooldown.until),
@@ -41,5 +41,5 @@ def quota_report(db: Database, settings: Settings, now: datetime) -> dict[str, A
         "cache_entries": entry_count(db), "cache_hits_today": usage.cache_hits,
         "cache_misses_today": usage.cache_misses, "fallbacks_today": usage.fallbacks,
         "model": settings.xai_model, "fallback_answer": settings.xai_fallback_answer,
-        "cooldown": _cooldown(db, now),
+        "cooldown": _cooldown(db, now, timedelta(minutes=settings.quota_cooldown_max_minutes)),
     }
