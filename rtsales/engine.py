@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from rtsales import audits, lock, scheduler, skew
-from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_instant
+from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_hour, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
-                            ledger_counts, newest_wanted_hour, oldest_fetchable_hour, prune_unfetched, seed, window_of)
+                            ledger_counts, newest_held_hour, newest_wanted_hour, oldest_fetchable_hour,
+                            prune_unfetched, seed, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
@@ -54,6 +55,7 @@ class MarketplaceOutcome:
     stolen_from: str | None = None
     tally: Tally = field(default_factory=Tally)
     ledger: dict[str, int] = field(default_factory=dict)
+    newest_age_minutes: int | None = None  # how long ago the newest hour the database holds ended
 
 
 @dataclass
@@ -218,7 +220,7 @@ class SyncRun:
     def _create_all(self, worker: WindowWorker) -> None:
         """Spend createReport in the scheduler's priority order, round-robin within each level. The
         pacer stops it (OutOfTokens) when the budget is spent: what is left waits for a later run."""
-        plans = {mp: self._plan(mp) for mp, _ in self._live()}
+        plans = {mp: self._plan(mp) for mp in scheduler.fair_order(self.db, self.leased)}
         for purpose in scheduler.PRIORITY:
             self._round_robin(worker, {mp: [job for job in jobs if job.purpose == purpose]
                                        for mp, jobs in plans.items()})
@@ -392,8 +394,12 @@ class SyncRun:
         remember_access_error(self.db, text, self.clock.now())
 
     def _finish(self) -> SyncResult:
+        now = self.clock.now()
         for outcome in self.result.marketplaces:
             outcome.ledger = ledger_counts(self.db.conn, outcome.marketplace_id)
+            newest = newest_held_hour(self.db.conn, outcome.marketplace_id)
+            if newest is not None:
+                outcome.newest_age_minutes = int((now - parse_hour(newest) - HOUR).total_seconds() // 60)
         return self.result
 
 

@@ -87,10 +87,18 @@ def status(report: dict[str, Any]) -> None:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
     for m in report["marketplaces"]:
-        _status_marketplace(m, report["now_utc"])
+        _status_marketplace(m, report["now_utc"], report["live_refresh"])
 
 
-def _status_marketplace(m: dict[str, Any], now: str) -> None:
+def _live_text(m: dict[str, Any], live: dict[str, Any]) -> str:
+    every = live["effective_minutes"]
+    slower = (f" (LIVE_REFRESH_MINUTES is {live['configured_minutes']}; QUOTA_BUDGET_PERCENT={live['budget_percent']} "
+              "pays for no more)") if every > live["configured_minutes"] else ""
+    return (f"every {every} min{slower}; {m['provisional_hours']} hour(s) may still change "
+            f"(younger than SETTLE_HOURS={live['settle_hours']}, or not yet fetched after it)")
+
+
+def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> None:
     colour = "green" if m["ok"] else "red"
     console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
     ledger = "  ".join(f"{state} {n}" for state, n in m["ledger"].items())
@@ -104,7 +112,8 @@ def _status_marketplace(m: dict[str, Any], now: str) -> None:
                  f"{cooldown['reason']} until {show_instant(cooldown['until_utc'], now)}")
     rows = [("ledger", ledger), ("last applied hour", last),
             ("next claimable hour", m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
-            ("cooldown", cool_text), ("window cap", _cap_text(m["window_cap"], now)),
+            ("cooldown", cool_text), ("live refresh", _live_text(m, live)),
+            ("window cap", _cap_text(m["window_cap"], now)),
             *(_audit_row(kind, a, now) for kind, a in m["audits"].items())]
     if m["inconclusive"]:
         rows.append(("inconclusive", f"{m['inconclusive']} hour(s): the last re-fetch came back CANCELLED; "
@@ -209,12 +218,17 @@ def demo_cycle(number: int, result: Any) -> None:
         console.print(f"{stamp}  [red]429 from SP-API[/]: every call stops; cooldown until {until}")
     elif result.skipped == "cooldown":
         console.print(f"{stamp}  [yellow]skipped[/] (exit 75): cooling down until {until}")
-    elif created > 2 or applied > 2 or result.audits:
-        audits = f"; {len(result.audits)} daily audit(s) re-opened recent hours" if result.audits else ""
-        console.print(f"{stamp}  {created} report(s) requested, {applied} hour(s) applied{audits}")
+    elif created > 2 * len(result.marketplaces) or result.audits:
+        audits = f"; {len(result.audits)} daily audit(s) started" if result.audits else ""
+        console.print(f"{stamp}  {created} report(s) requested, {applied} hour(s) applied{audits}{_fresh(result)}")
     elif number % 24 == 0:
-        done = sum(m.ledger.get("APPLIED", 0) for m in result.marketplaces)
-        console.print(f"{stamp}  [dim]steady: one report per new hour; {done} hours applied so far[/]")
+        console.print(f"{stamp}  [dim]steady: one live refresh per marketplace per run{_fresh(result)}[/]")
+
+
+def _fresh(result: Any) -> str:
+    """How fresh the newest hour in the database is, as of this run."""
+    ages = [m.newest_age_minutes for m in result.marketplaces if m.newest_age_minutes is not None]
+    return f"; newest hour held ended {min(ages)} min ago" if ages else ""
 
 
 def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
@@ -381,18 +395,22 @@ def sales_table(report: dict[str, Any]) -> None:
         warn(f"Cooldown due to SP-API quota (until {show_instant(report['cooldown_until'], report['now_utc'])}): "
              "showing last known data")
     key = report["by"]
-    columns = ["marketplace", key, *(["title"] if key == "asin" else []), "units", "revenue", "currency"]
+    columns = ["marketplace", key, *(["title"] if key == "asin" else []), "units", "revenue", "currency", "final"]
     rows = [[r["marketplace_id"], r[key], *([r.get("title") or ""] if key == "asin" else []), r["ordered_units"],
-             _money(r["ordered_revenue"]), r["currency_code"]] for r in report["rows"]]
+             _money(r["ordered_revenue"]), r["currency_code"], "yes" if r["final"] else "may change"]
+            for r in report["rows"]]
     newest = ", ".join(f"{mp}: {hour or 'none'}" for mp, hour in report["newest_applied_hour"].items())
     table(f"sales {report['since_hour_utc']} .. {report['until_utc']} (newest applied hour {newest})", columns, rows)
     if not rows:
         info("No sales rows in this window: nothing applied yet, or no sales in those hours.")
+    elif not all(r["final"] for r in report["rows"]):
+        info("'may change': hours within SETTLE_HOURS of their end, which Amazon may still revise; "
+             "rtsales keeps refreshing them.")
 
 
 def sales_csv(report: dict[str, Any]) -> None:
     fields = ["marketplace_id", report["by"], *(["title"] if report["by"] == "asin" else []),
-              "ordered_units", "ordered_revenue", "currency_code"]
+              "ordered_units", "ordered_revenue", "currency_code", "final"]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(report["rows"])

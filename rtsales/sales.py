@@ -26,16 +26,19 @@ def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: i
     known = [parse_hour(h) + HOUR for h in newest.values() if h]
     until = max(known) if known else floor_hour(now)
     since = hour_key(until - hours * HOUR)
-    group = "asin" if by == "asin" else "hour_utc"
+    group = "s.asin" if by == "asin" else "s.hour_utc"
     rows: list[dict[str, Any]] = []
     for mp in marketplaces:
-        for key, units, revenue, currency in db.execute(
-                f"SELECT {group}, SUM(ordered_units), ROUND(SUM(ordered_revenue), 2), MAX(currency_code) "
-                f"FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? AND hour_utc < ? "
-                f"GROUP BY {group} ORDER BY {'SUM(ordered_revenue) DESC' if by == 'asin' else 'hour_utc'}",
+        # final: every hour behind the row was fetched after it settled; else Amazon may still revise it.
+        for key, units, revenue, currency, final in db.execute(
+                f"SELECT {group}, SUM(s.ordered_units), ROUND(SUM(s.ordered_revenue), 2), MAX(s.currency_code), "
+                f"MIN(l.data_state = 'final') FROM vendor_realtime_sales s JOIN vendor_rt_sales_hour_ledger l "
+                f"ON l.marketplace_id = s.marketplace_id AND l.hour_utc = s.hour_utc "
+                f"WHERE s.marketplace_id = ? AND s.hour_utc >= ? AND s.hour_utc < ? GROUP BY {group} "
+                f"ORDER BY {'SUM(s.ordered_revenue) DESC' if by == 'asin' else 's.hour_utc'}",
                 [mp, since, iso(until)]):
             rows.append({"marketplace_id": mp, by: key, "ordered_units": units, "ordered_revenue": revenue,
-                         "currency_code": currency})
+                         "currency_code": currency, "final": bool(final)})
     if by == "asin":
         titles = cached_titles(db, [r["asin"] for r in rows])
         for row in rows:

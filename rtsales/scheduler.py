@@ -166,6 +166,13 @@ def live_due(db: Database, marketplace_id: str, now: datetime, interval: timedel
     return row is None or parse_instant(row[0]) + interval - LIVE_JITTER <= now
 
 
+def fair_order(db: Database, marketplaces: Collection[str]) -> list[str]:
+    """Marketplaces whose live window was refreshed longest ago first: when the budget runs out
+    part-way through a run, the next run starts with the ones this run left out."""
+    last = dict(db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'live_refresh:%'").fetchall())
+    return sorted(marketplaces, key=lambda mp: last.get(f"live_refresh:{mp}", ""))
+
+
 def record_live(db: Database, marketplace_id: str, now: datetime) -> None:
     with transaction(db) as conn:
         conn.execute("INSERT INTO rtsales_state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, "

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, skew
+from rtsales import audits, scheduler, skew
 from rtsales.clock import HOUR, floor_hour, iso, parse_instant, show_instant
 from rtsales.config import Settings
 from rtsales.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
@@ -97,6 +97,8 @@ def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days:
         "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED' "
                                  f"AND inconclusive = 1", [mp]),
         "window_cap": _window_cap(db, mp), "grid": _grid(db, mp, now, days),
+        "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? "
+                                      f"AND data_state = 'provisional'", [mp]),
     }
     return info
 
@@ -191,7 +193,16 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
                             skew.describe(clock_skew) if clock_skew is not None else None] if w]
     return {"ok": all(m["ok"] for m in marketplaces), "now_utc": iso(now), "db": str(settings.db_path),
             "newest_wanted_hour": iso(newest_wanted_hour(now, lag)), "warnings": warnings,
+            "live_refresh": _live_refresh(db, settings),
             "clock_skew_seconds": clock_skew, "spapi_rates": _rates(db), "marketplaces": marketplaces}
+
+
+def _live_refresh(db: Database, settings: Settings) -> dict[str, Any]:
+    """How often the live window is refreshed: LIVE_REFRESH_MINUTES, or slower when the budget is short."""
+    interval = scheduler.live_interval(settings.live_refresh_minutes, len(settings.marketplace_ids),
+                                       scheduler.create_rate(db), settings.quota_budget_percent)
+    return {"configured_minutes": settings.live_refresh_minutes, "effective_minutes": round(interval.seconds / 60),
+            "budget_percent": settings.quota_budget_percent, "settle_hours": settings.settle_hours}
 
 
 def _rates(db: Database) -> dict[str, dict[str, Any]]:
