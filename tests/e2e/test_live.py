@@ -19,6 +19,7 @@ from rtsales.spapi.client import SpApiClient
 from rtsales.status import collect_status
 from tests.clocks import SteppingClock
 from tests.e2e.conftest import CA, US, Crash
+from tests.e2e.test_crash_quota_lock import _kill_once
 from tests.e2e.meddler import Meddler
 
 NO_AUDITS = {"ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": "false"}
@@ -169,20 +170,10 @@ def test_a_crash_at_each_step_of_a_live_refresh_loses_nothing(cron: Callable[...
     before = c.db.conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0]
     held = c.db.conn.execute("SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE data_state != 'none'"
                              ).fetchall()
-    owner, attr, call_first = KILL_POINTS[point]
-    original, fired = getattr(owner, attr), []
-
-    def dying(*args: Any, **kwargs: Any) -> Any:
-        if fired:
-            return original(*args, **kwargs)
-        fired.append(1)
-        if call_first:
-            original(*args, **kwargs)
-        raise Crash(attr)
-
-    monkeypatch.setattr(owner, attr, dying)
+    fired = _kill_once(monkeypatch, *KILL_POINTS[point])
     with pytest.raises(Crash):
         c.run_command("sync")
+    assert fired == [1]
     assert c.db.conn.execute("SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE data_state != 'none'"
                              ).fetchall() == held  # nothing hidden by the dead run
     assert c.db.conn.execute("SELECT COUNT(*) FROM vendor_realtime_sales").fetchone()[0] >= before - 30
