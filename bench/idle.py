@@ -3,8 +3,10 @@
     .venv/bin/python bench/idle.py [--runs 15] [--marketplaces 5] [--code PATH]
 
 A store is filled first by `SimulatedCron` (7-day lookback, daily audit on) until
-every hour is APPLIED and the audit has run. Then, with RTSALES_NOW at that instant
-(no new hour due, no audit due), the real `rtsales sync --quiet` process runs against
+every hour holds data and the audit has run, and the reports the last runs left in
+flight are collected a few minutes later. Then, with RTSALES_NOW one minute after that
+(no new hour due, no audit due, the live refresh not due again: the idle run between two
+refreshes), the real `rtsales sync --quiet` process runs against
 a loopback simulator (`BackgroundServer`, SPAPI_ENDPOINT and LWA_TOKEN_URL pointing at
 it), in two states:
 
@@ -45,10 +47,21 @@ def settled_store(folder: Path, marketplaces: int) -> SimulatedCron:
     """A store where every hour is APPLIED and the daily audit has just run; returns the cron."""
     cron = SimulatedCron(folder / "idle.db", MARKETPLACES[:marketplaces], START, seed=1)
     cron.settle(200)
-    cron.clock.advance(-timedelta(minutes=15))  # back to the instant of the run that settled it
-    if cron.pending():
+    cron.clock.advance(-timedelta(minutes=12))  # 3 minutes after the run that settled it
+    for _ in range(5):  # collect what those runs left in flight, before the next live refresh is due
+        cron.cycle(advance=False)
+        if not cron.results[-1].calls.get("createReport") and not _in_flight(cron):
+            break
+        cron.clock.advance(timedelta(minutes=2))
+    cron.clock.advance(timedelta(minutes=1))
+    if cron.pending() or _in_flight(cron):
         raise SystemExit("the store did not settle")
     return cron
+
+
+def _in_flight(cron: SimulatedCron) -> int:
+    return int(cron.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE status IN "
+                                    "('REQUESTED', 'DOWNLOADED')").fetchone()[0])
 
 
 def environment(base_url: str, db: Path, now: str, marketplaces: int) -> dict[str, str]:
