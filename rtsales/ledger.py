@@ -287,8 +287,9 @@ def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], n
 def newest_held_hour(db: Any, marketplace_id: str) -> str | None:
     """The newest hour whose numbers the database holds, whatever fetch of it is in flight: what every
     reader (status, sales, --check) calls "the last applied hour", so a re-fetch never moves it back."""
-    row = db.execute(f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND data_state != 'none'",
-                     [marketplace_id]).fetchone()
+    # Walks the primary key backwards and stops at the first hour held: no scan of the ledger.
+    row = db.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND data_state != 'none' "
+                     f"ORDER BY hour_utc DESC LIMIT 1", [marketplace_id]).fetchone()
     return row[0] if row else None
 
 
