@@ -9,13 +9,17 @@ cancellations that have not been booked yet (higher units and revenue) and may
 show "ghost" ASINs that vanish from the final numbers. At least one revision of
 every hour with sales settles only at the very end of that period, so observed
 numbers differ from `final_truth()` until then and equal it afterwards.
+
+An optional `stock_gate` (set by `kinds_truth.InventoryTruth`) says whether an ASIN
+can sell in an hour; an ASIN it refuses has no row, not even a ghost. Without a gate
+every number is as it always was for a seed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +32,13 @@ NEGATIVE_RATE = 0.06  # rows where cancellations outweigh orders
 LATE_CANCEL_RATE = 0.35  # rows with cancellations booked after the hour
 GHOST_RATE = 0.25  # hours with an ASIN that is seen early and vanishes later
 SETTLE_FRACTIONS = (1 / 3, 2 / 3, 1.0)
+StockGate = Callable[[str, datetime, str], bool]  # (marketplace, hour, asin) -> may it sell in that hour
+
+
+def seeded_rng(seed: int, *parts: object) -> random.Random:
+    """A generator of its own for (seed, *parts): any part of the truth can be asked on its own."""
+    digest = hashlib.sha256(repr((seed, *parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class SalesTruth:
 
     def __init__(self, seed: int = 0, *, asins_per_marketplace: int = 12, revision_hours: float = 3,
                  no_sales_rate: float = 0.08,
-                 quiet_windows: Iterable[tuple[datetime, datetime]] = ()) -> None:
+                 quiet_windows: Iterable[tuple[datetime, datetime]] = (), stock_gate: StockGate | None = None) -> None:
         if asins_per_marketplace < 2:
             raise ValueError("asins_per_marketplace must be at least 2")
         self.seed = seed
@@ -65,10 +76,10 @@ class SalesTruth:
         self.revision = timedelta(hours=revision_hours)
         self.no_sales_rate = no_sales_rate
         self.quiet_windows = [(to_utc(start), to_utc(end)) for start, end in quiet_windows]
+        self.stock_gate = stock_gate
 
     def _rng(self, *parts: object) -> random.Random:
-        digest = hashlib.sha256(repr((self.seed, *parts)).encode()).digest()
-        return random.Random(int.from_bytes(digest[:8], "big"))
+        return seeded_rng(self.seed, *parts)
 
     def add_quiet_window(self, start: datetime, end: datetime) -> None:
         """Hours starting in [start, end) have no sales in any marketplace."""
@@ -89,10 +100,14 @@ class SalesTruth:
 
     def has_sales(self, marketplace_id: str, hour: datetime) -> bool:
         """False for quiet hours and the ~no_sales_rate share of hours without any sale."""
-        hour = _whole_hour(hour)
-        if any(start <= hour < end for start, end in self.quiet_windows):
+        hour = whole_hour(hour)
+        if self.is_quiet(hour):
             return False
         return self._rng("hour", marketplace_id, hour_key(hour)).random() >= self.no_sales_rate
+
+    def is_quiet(self, hour: datetime) -> bool:
+        """The hour starts in a quiet window."""
+        return any(start <= to_utc(hour) < end for start, end in self.quiet_windows)
 
     def final_truth(self, marketplace_id: str, hour: datetime) -> dict[str, Sales]:
         """The settled numbers of one hour, by ASIN (empty for an hour without sales)."""
@@ -104,7 +119,7 @@ class SalesTruth:
         Before the hour starts there is nothing; from then until each revision
         settles, the pending cancellations (and ghost ASINs) are still included.
         """
-        hour = _whole_hour(hour)
+        hour = whole_hour(hour)
         at = to_utc(at)
         if at < hour:
             return {}
@@ -118,11 +133,15 @@ class SalesTruth:
         return out
 
     def _lines(self, marketplace_id: str, hour: datetime) -> list[_Line]:
-        hour = _whole_hour(hour)
+        hour = whole_hour(hour)
         if not self.has_sales(marketplace_id, hour):
             return []
         key = hour_key(hour)
         catalogue = self.catalogue(marketplace_id)
+        if self.stock_gate is not None:
+            catalogue = [asin for asin in catalogue if self.stock_gate(marketplace_id, hour, asin)]
+            if not catalogue:
+                return []
         hour_rng = self._rng("plan", marketplace_id, key)
         active = [asin for asin in catalogue if self._rng("active", marketplace_id, key, asin).random() < ACTIVE_RATE]
         lines = [self._line(marketplace_id, key, asin) for asin in active or [hour_rng.choice(catalogue)]]
@@ -162,7 +181,7 @@ class SalesTruth:
         return lines
 
 
-def _whole_hour(hour: datetime) -> datetime:
+def whole_hour(hour: datetime) -> datetime:
     hour = to_utc(hour)
     if hour != floor_hour(hour):
         raise ValueError(f"not a whole UTC hour: {hour.isoformat()}")
