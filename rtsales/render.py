@@ -376,11 +376,10 @@ def fill_day_report(report: dict[str, Any]) -> None:
 
 
 def _figures(shaped: figures.FigureTable) -> None:
-    """A table of figures: numbers right-aligned, labels (hours, IDs) never cut, totals under a rule."""
+    """Like `table`, with numbers right-aligned and totals under a rule."""
     grid = Table(title=text(shaped.title), title_justify="left")
-    for column in shaped.columns:
-        grid.add_column(text(column), justify="right" if column in figures.FIGURES else "left",
-                        no_wrap=column not in ("title", "changed"))
+    for index, column in enumerate(shaped.columns):
+        grid.add_column(text(column), justify="right" if column in figures.FIGURES else "left", no_wrap=index == 0)
     rows = [*shaped.rows, *shaped.totals]
     for index, row in enumerate(rows):
         grid.add_row(*(text("" if cell is None else cell) for cell in row), end_section=index == len(shaped.rows) - 1,
