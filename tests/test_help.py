@@ -63,6 +63,16 @@ def test_keepa_domain_lists_its_codes() -> None:
     assert "US|UK|DE|FR|JP|CA|IT|ES|IN|MX|BR" in _help(("keepa", "products"))
 
 
+@pytest.mark.parametrize(("words", "typed", "offered"), [
+    (["sales", "--by"], "", ["asin", "hour"]), (["status", "-m"], "d", ["de"]), (["sales", "-m"], "U", ["US", "UK"]),
+    (["keepa", "products", "--domain"], "f", ["fr"])])
+def test_completion_offers_choices_and_codes(words: list[str], typed: str, offered: list[str]) -> None:
+    env = {"_RTSALES_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(["rtsales", *words, typed]),
+           "COMP_CWORD": str(len(words) + 1)}
+    result = runner.invoke(app, [], env=env, prog_name="rtsales")
+    assert sorted(result.stdout.split()) == sorted(offered)
+
+
 def test_shell_completion_is_installable() -> None:
     text = _help(())
     assert "--install-completion" in text and "--show-completion" in text

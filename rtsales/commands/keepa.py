@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rtsales.commands.options import JsonOption, examples
+from rtsales.commands.options import JsonOption, complete_codes, examples
 
 app = typer.Typer(help="Keepa product data, spent under a token budget.", no_args_is_help=True,
                   epilog=examples("rtsales keepa balance", "rtsales keepa products --from-sales --domain DE"))
@@ -15,7 +15,7 @@ DOMAIN_CODES = "US|UK|DE|FR|JP|CA|IT|ES|IN|MX|BR"
 
 
 def _complete_domain(incomplete: str) -> list[str]:
-    return [code for code in DOMAIN_CODES.split("|") if code.startswith(incomplete.upper())]
+    return complete_codes(DOMAIN_CODES.split("|"), incomplete)
 
 
 @app.command("balance", epilog=examples("rtsales keepa balance", "rtsales keepa balance --cost 100 --json"))

@@ -9,9 +9,16 @@ import typer
 from rtsales import marketplaces
 from rtsales.errors import UsageError
 
+def complete_codes(codes: list[str], incomplete: str) -> list[str]:
+    """Tab completion of codes accepted in any case, offered in the case typed (typer keeps only
+    the offers that start with what was typed)."""
+    return [code if code.startswith(incomplete) else code.lower() for code in codes
+            if code.startswith(incomplete.upper())]
+
+
 def _complete_marketplace(incomplete: str) -> list[str]:
-    """Tab completion offers country codes: people know DE, not A1PA6795UKMFR9."""
-    return [code for code in marketplaces.BY_COUNTRY if code.startswith(incomplete.upper())]
+    """Country codes: people know DE, not A1PA6795UKMFR9."""
+    return complete_codes(list(marketplaces.BY_COUNTRY), incomplete)
 
 
 MarketplaceOption = Annotated[str | None, typer.Option(
