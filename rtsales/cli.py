@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 
 from rtsales import __version__, coercion
 from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
+from rtsales.commands.options import examples
 from rtsales.errors import ExitCode, RtsalesError, Terminated
 
 
@@ -118,7 +119,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    # Plain help, like git's or gh's: typer's rich panels print `<bool>` on every flag, box-draw a
+    # pipe and pad a cron mail. Flags then show no type, and options show their metavar.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
+    epilog=examples("rtsales sync", "rtsales status", "rtsales sales --by hour --tz Europe/Berlin -m DE",
+                    "rtsales --install-completion   # tab completion in bash, zsh, fish or PowerShell"),
 )
 
 
@@ -131,8 +137,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option("--db", help="SQLite file (default: RTSALES_DB or ./rtsales.db).")] = None,
-    env_file: Annotated[Path | None, typer.Option("--env-file", help="Read settings from this file instead of ./.env.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", metavar="PATH",
+                                            help="SQLite file (default: RTSALES_DB or ./rtsales.db).")] = None,
+    env_file: Annotated[Path | None, typer.Option("--env-file", metavar="PATH",
+                                                  help="Read settings from this file instead of ./.env.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr (secrets masked).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
@@ -147,12 +155,12 @@ def root(
     ctx.call_on_close(app_ctx.close)
 
 
-app.command("status")(status.status)
-app.command("sync")(sync.sync)
-app.command("demo")(demo.demo)
+app.command("status", epilog=status.EXAMPLES)(status.status)
+app.command("sync", epilog=sync.EXAMPLES)(sync.sync)
+app.command("demo", epilog=demo.EXAMPLES)(demo.demo)
 app.add_typer(operator.audit_app, name="audit")
-app.command("fill-day")(operator.fill_day)
-app.command("sales")(operator.sales)
+app.command("fill-day", epilog=operator.FILL_DAY_EXAMPLES)(operator.fill_day)
+app.command("sales", epilog=operator.SALES_EXAMPLES)(operator.sales)
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(xai.app, name="xai")
 app.add_typer(keepa.app, name="keepa")

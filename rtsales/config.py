@@ -22,7 +22,7 @@ from dotenv.parser import parse_stream
 
 from rtsales.clock import EARLIEST, LATEST, Clock, FrozenClock, SystemClock, iso, parse_instant
 from rtsales.errors import ConfigError
-from rtsales.marketplaces import REGION_ENDPOINTS, lookup
+from rtsales.marketplaces import MARKETPLACES, REGION_ENDPOINTS, find, lookup, nearest
 from rtsales.redaction import Secret
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -266,11 +266,17 @@ def _merged_env(env_file: Path | None, environ: Mapping[str, str]) -> tuple[dict
 
 
 def _marketplaces(env: dict[str, str], problems: list[str]) -> tuple[str, ...]:
+    """IDs, or country codes in any case (stored as IDs, which every table and lease is keyed by)."""
     raw = env.get("MARKETPLACE_IDS") or env.get("MARKETPLACE_ID") or ""
-    ids = tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
-    for unknown in (m for m in ids if lookup(m) is None):
-        problems.append(f"MARKETPLACE_IDS: unknown marketplace ID {unknown!r}")
-    return ids
+    ids = []
+    for given in (p.strip() for p in raw.split(",") if p.strip()):
+        found = find(given)
+        ids.append(found.marketplace_id if found else given)
+        if found is None:
+            guess = nearest(given, list(MARKETPLACES))
+            problems.append(f"MARKETPLACE_IDS: unknown marketplace ID {given!r}"
+                            + (f"; did you mean {guess!r}?" if guess else ""))
+    return tuple(dict.fromkeys(ids))
 
 
 def _endpoint(env: dict[str, str], ids: tuple[str, ...], problems: list[str]) -> str | None:

@@ -1,4 +1,4 @@
-"""Amazon marketplace IDs: country, SP-API region and currency.
+"""Amazon marketplace IDs: country, SP-API region and currency, and finding one by ID or country code.
 
 The region decides the default SP-API host; marketplaces from two regions cannot
 share one endpoint.
@@ -6,6 +6,7 @@ share one endpoint.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import NamedTuple
 
 
@@ -56,3 +57,28 @@ MARKETPLACES: dict[str, Marketplace] = {row[0]: Marketplace(*row) for row in _TA
 
 def lookup(marketplace_id: str) -> Marketplace | None:
     return MARKETPLACES.get(marketplace_id)
+
+# The ISO 3166 code of the United Kingdom; Amazon's page (and so the table) says UK.
+_COUNTRY_ALIASES = {"GB": "UK"}
+BY_COUNTRY: dict[str, Marketplace] = {m.country: m for m in MARKETPLACES.values()}
+
+
+def find(text: str) -> Marketplace | None:
+    """A marketplace by its ID or its country code, in any case ('us', 'GB', 'atvpdkikx0der')."""
+    key = text.strip().upper()
+    return MARKETPLACES.get(key) or BY_COUNTRY.get(_COUNTRY_ALIASES.get(key, key))
+
+
+def label(marketplace_id: str) -> str:
+    """'ATVPDKIKX0DER (US)': an ID with the country people know it by."""
+    known = lookup(marketplace_id)
+    return f"{marketplace_id} ({known.country})" if known else marketplace_id
+
+
+def nearest(text: str, marketplace_ids: list[str]) -> str | None:
+    """The ID or country code of these marketplaces closest to a mistyped one, if any is close."""
+    candidates = [*marketplace_ids, *(m.country for m in map(lookup, marketplace_ids) if m)]
+    # Country codes are two letters: one letter off is a ratio of 0.5, under difflib's usual 0.6.
+    cutoff = 0.5 if len(text.strip()) <= 3 else 0.6
+    close = get_close_matches(text.strip().upper(), candidates, n=1, cutoff=cutoff)
+    return close[0] if close else None

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlite_utils import Database
 
-from rtsales import audits
+from rtsales import audits, zones
 from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso, show_instant
 from rtsales.config import Settings
 from rtsales.engine import SyncResult, SyncRun
@@ -76,12 +76,7 @@ def day_hours(day_text: str, zone: str, now: datetime, max_age_days: int) -> tup
         day = date.fromisoformat(day_text)
     except ValueError:
         raise UsageError(f"not a date: {day_text!r}", hint="use YYYY-MM-DD, e.g. 2026-03-09") from None
-    try:
-        tz = ZoneInfo(zone)
-    # OSError: ZoneInfo opens the name as a file path ("Europe" is a directory, a long name too long)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        shown = zone if len(zone) <= 60 else f"{zone[:57]}..."
-        raise UsageError(f"unknown time zone {shown!r}", hint="use an IANA name such as Europe/Berlin or UTC") from None
+    tz = zones.zone(zone)
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     end = start + timedelta(days=1)
     if start.astimezone(now.tzinfo) > now:
@@ -142,17 +137,17 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
     return {"day": day.isoformat(), "time_zone": zone, "now_utc": iso(now), "hours": len(keys),
             "reports_created": _created(result),
             "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until,
-            "marketplaces": [_day_changes(db, mp, keys, before[mp]) for mp in marketplaces]}
+            "marketplaces": [_day_changes(db, mp, keys, before[mp], zones.zone(zone)) for mp in marketplaces]}
 
 
-def _day_changes(db: Database, mp: str, keys: list[str], before: dict[str, tuple[int, float, int]]
-                 ) -> dict[str, Any]:
+def _day_changes(db: Database, mp: str, keys: list[str], before: dict[str, tuple[int, float, int]],
+                 tz: ZoneInfo) -> dict[str, Any]:
     after = _hour_totals(db, mp, keys)
     states = {k: (status, bool(flag)) for k, status, flag in db.execute(
         f"SELECT hour_utc, status, inconclusive FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
         f"({','.join('?' * len(keys))})", [mp, *keys])}
     empty = (0, 0.0, 0)
-    hours = [{"hour_utc": k, "status": states.get(k, (None, False))[0],
+    hours = [{"hour_utc": k, "hour_local": zones.local_iso(k, tz), "status": states.get(k, (None, False))[0],
               "inconclusive": states.get(k, (None, False))[1], "units_before": before.get(k, empty)[0],
               "units_after": after.get(k, empty)[0], "revenue_before": before.get(k, empty)[1],
               "revenue_after": after.get(k, empty)[1], "changed": before.get(k) != after.get(k)} for k in keys]

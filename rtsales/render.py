@@ -21,7 +21,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from rtsales import figures
 from rtsales.clock import format_duration, show_instant
+from rtsales.figures import money as _money
 from rtsales.redaction import redact
 
 console = Console(highlight=False)
@@ -353,10 +355,6 @@ def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, i
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
-def _money(value: float | None) -> str:
-    return f"{value or 0:,.2f}"
-
-
 def audit_report(report: dict[str, Any]) -> None:
     rows = [[m["marketplace_id"], m["hours"], m["hours_changed"], m["hours_inconclusive"], m["units_delta"],
              _money(m["revenue_delta"]), "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
@@ -372,15 +370,21 @@ def audit_report(report: dict[str, Any]) -> None:
 
 
 def fill_day_report(report: dict[str, Any]) -> None:
-    for m in report["marketplaces"]:
-        rows = [[show_instant(h["hour_utc"], report["now_utc"]), h["status"], h["units_before"], h["units_after"],
-                 _money(h["revenue_before"]), _money(h["revenue_after"]),
-                 "inconclusive: CANCELLED, rows kept" if h["inconclusive"] else ("yes" if h["changed"] else "")]
-                for h in m["hours"]]
-        table(f"fill-day {report['day']} ({report['time_zone']}) {m['marketplace_id']}",
-              ["UTC hour", "state", "units before", "units after", "revenue before", "revenue after", "changed"],
-              rows)
+    for shaped in figures.fill_day_tables(report):
+        _figures(shaped)
     _quota_note(report)
+
+
+def _figures(shaped: figures.FigureTable) -> None:
+    """Like `table`, with numbers right-aligned and totals under a rule."""
+    grid = Table(title=text(shaped.title), title_justify="left")
+    for index, column in enumerate(shaped.columns):
+        grid.add_column(text(column), justify="right" if column in figures.FIGURES else "left", no_wrap=index == 0)
+    rows = [*shaped.rows, *shaped.totals]
+    for index, row in enumerate(rows):
+        grid.add_row(*(text("" if cell is None else cell) for cell in row), end_section=index == len(shaped.rows) - 1,
+                     style="bold" if index >= len(shaped.rows) else None)
+    console.print(grid)
 
 
 def _quota_note(report: dict[str, Any]) -> None:
@@ -394,23 +398,15 @@ def sales_table(report: dict[str, Any]) -> None:
     if report["cooldown_until"]:
         warn(f"Cooldown due to SP-API quota (until {show_instant(report['cooldown_until'], report['now_utc'])}): "
              "showing last known data")
-    key = report["by"]
-    columns = ["marketplace", key, *(["title"] if key == "asin" else []), "units", "revenue", "currency", "final"]
-    rows = [[r["marketplace_id"], r[key], *([r.get("title") or ""] if key == "asin" else []), r["ordered_units"],
-             _money(r["ordered_revenue"]), r["currency_code"], "yes" if r["final"] else "may change"]
-            for r in report["rows"]]
-    newest = ", ".join(f"{mp}: {hour or 'none'}" for mp, hour in report["newest_applied_hour"].items())
-    table(f"sales {report['since_hour_utc']} .. {report['until_utc']} (newest applied hour {newest})", columns, rows)
-    if not rows:
-        info("No sales rows in this window: nothing applied yet, or no sales in those hours.")
-    elif not all(r["final"] for r in report["rows"]):
-        info("'may change': hours within SETTLE_HOURS of their end, which Amazon may still revise; "
-             "rtsales keeps refreshing them.")
+    _figures(figures.sales_table(report))
+    for note in figures.sales_notes(report["rows"]):
+        info(note)
 
 
 def sales_csv(report: dict[str, Any]) -> None:
-    fields = ["marketplace_id", report["by"], *(["title"] if report["by"] == "asin" else []),
-              "ordered_units", "ordered_revenue", "currency_code", "final"]
+    by_hour = report["by"] == "hour"
+    fields = ["marketplace_id", report["by"], *(["hour_local"] if by_hour else ["title"]),
+              "ordered_units", "ordered_revenue", "currency_code", "final", *(["held"] if by_hour else [])]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(report["rows"])

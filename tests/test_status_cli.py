@@ -135,7 +135,7 @@ def test_refusals(db_path: Path) -> None:
     assert runner.invoke(app, ["status", "--days", "0"]).exit_code == 2
     assert runner.invoke(app, ["status", "--days", "1000"]).exit_code == 2
     unknown = runner.invoke(app, ["status", "--marketplace", "A1PA6795UKMFR9"])
-    assert unknown.exit_code == 2 and "unknown marketplace 'A1PA6795UKMFR9'" in unknown.stderr
+    assert unknown.exit_code == 2 and "marketplace A1PA6795UKMFR9 (DE) is not configured" in unknown.stderr
 
 
 def test_status_takes_no_lock_and_needs_no_credentials(db_path: Path) -> None:

@@ -8,11 +8,15 @@ from typing import Annotated
 
 import typer
 
+from rtsales.commands.options import examples
+
+EXAMPLES = examples("rtsales demo", "rtsales --db demo.db demo --days 5 --seed 3")
+
 
 def demo(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option(min=1, max=14, help="Simulated days of 15-minute cron runs.")] = 2,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated sales and faults.")] = 7,
+    days: Annotated[int, typer.Option(min=1, max=14, metavar="N", help="Simulated days of 15-minute cron runs.")] = 2,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the simulated sales and faults.")] = 7,
 ) -> None:
     """Watch rtsales fill its ledger from the simulator, hit a quota cooldown and recover."""
     from rtsales import render

@@ -6,15 +6,22 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Keepa product data, spent under a token budget.", no_args_is_help=True)
+from rtsales.commands.options import JsonOption, complete_codes, examples
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+app = typer.Typer(help="Keepa product data, spent under a token budget.", no_args_is_help=True,
+                  epilog=examples("rtsales keepa balance", "rtsales keepa products --from-sales --domain DE"))
+# Not a strict choice: Keepa's domain numbers (3) and GB are accepted too.
+DOMAIN_CODES = "US|UK|DE|FR|JP|CA|IT|ES|IN|MX|BR"
 
 
-@app.command("balance")
+def _complete_domain(incomplete: str) -> list[str]:
+    return complete_codes(DOMAIN_CODES.split("|"), incomplete)
+
+
+@app.command("balance", epilog=examples("rtsales keepa balance", "rtsales keepa balance --cost 100 --json"))
 def balance(
     ctx: typer.Context,
-    cost: Annotated[int, typer.Option("--cost", min=0,
+    cost: Annotated[int, typer.Option("--cost", min=0, metavar="TOKENS",
                                       help="Tell whether a request of this many tokens could run now.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
@@ -27,21 +34,23 @@ def balance(
     render.emit(report, as_json, render.keepa_balance)
 
 
-@app.command("products")
+@app.command("products", epilog=examples("rtsales keepa products B000000001 B000000002",
+                                         "rtsales keepa products --from-sales --domain UK --no-wait --json"))
 def products(
     ctx: typer.Context,
-    asins: Annotated[list[str] | None, typer.Argument(help="ASINs to look up.", show_default=False)] = None,
+    asins: Annotated[list[str] | None, typer.Argument(metavar="ASIN", hidden=True)] = None,
     from_sales: Annotated[bool, typer.Option(
         "--from-sales", help="Also every ASIN in vendor_realtime_sales for the domain's marketplace.")] = False,
     domain: Annotated[str, typer.Option(
-        "--domain", help="Keepa domain: US, UK, DE, FR, JP, CA, IT, ES, IN, MX, BR.")] = "US",
+        "--domain", metavar=DOMAIN_CODES, autocompletion=_complete_domain,
+        help="Keepa domain (any case; GB or Keepa's number work too).")] = "US",
     no_wait: Annotated[bool, typer.Option(
         "--no-wait", help="Fail (exit 75) instead of waiting for tokens.")] = False,
     buffer: Annotated[int, typer.Option(
-        "--buffer", min=0, help="Extra tokens this run keeps above the policy's threshold.")] = 0,
+        "--buffer", min=0, metavar="TOKENS", help="Extra tokens this run keeps above the policy's threshold.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Fetch title and sales rank (cached 24 h; cached ASINs cost nothing) and report tokens spent."""
+    """Fetch each ASIN's title and sales rank (cached 24 h; cached ASINs cost nothing) and report tokens spent."""
     from rtsales import render
     from rtsales.keepa.products import fetch_products
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import Enum
 from typing import Annotated
 
 import typer
 
-from rtsales.commands.options import MarketplaceOption, check_marketplace
+from rtsales.commands.options import JsonOption, MarketplaceOption, check_marketplace, examples
 
-audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late revisions.", no_args_is_help=True)
+audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late revisions.", no_args_is_help=True,
+                        epilog=examples("rtsales audit daily", "rtsales audit weekly -m DE --json"))
 
 
 def _marketplaces(ctx: typer.Context, marketplace: str | None) -> tuple[str, ...]:
@@ -18,8 +20,7 @@ def _marketplaces(ctx: typer.Context, marketplace: str | None) -> tuple[str, ...
     app = ctx.obj
     app.settings.require_spapi()
     if marketplace:
-        check_marketplace(marketplace, list(app.settings.marketplace_ids))
-        return (marketplace,)
+        return (check_marketplace(marketplace, list(app.settings.marketplace_ids)),)
     return app.settings.marketplace_ids
 
 
@@ -32,29 +33,31 @@ def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool
     render.emit(report, as_json, render.audit_report)
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-@audit_app.command("daily")
+@audit_app.command("daily", epilog=examples("rtsales audit daily", "rtsales audit daily -m us --json"))
 def audit_daily(ctx: typer.Context, marketplace: MarketplaceOption = None, as_json: JsonOption = False) -> None:
     """Re-fetch the last AUDIT_DAILY_HOURS hours now (even if cron audits are disabled)."""
     _audit(ctx, "daily", marketplace, as_json)
 
 
-@audit_app.command("weekly")
+@audit_app.command("weekly", epilog=examples("rtsales audit weekly", "rtsales audit weekly -m us --json"))
 def audit_weekly(ctx: typer.Context, marketplace: MarketplaceOption = None, as_json: JsonOption = False) -> None:
     """Re-fetch the last 7 days now (even if cron audits are disabled)."""
     _audit(ctx, "weekly", marketplace, as_json)
 
 
+FILL_DAY_EXAMPLES = examples("rtsales fill-day 2026-11-21", "rtsales fill-day 2026-11-21 --tz Europe/Berlin -m DE")
+
+
 def fill_day(
     ctx: typer.Context,
-    day: Annotated[str, typer.Argument(help="The day to repair, YYYY-MM-DD.")],
+    day: Annotated[str, typer.Argument(metavar="DAY", hidden=True)],  # the docstring says what it is
     marketplace: MarketplaceOption = None,
-    tz: Annotated[str, typer.Option("--tz", help="Time zone of the business day (IANA name).")] = "UTC",
+    tz: Annotated[str, typer.Option("--tz", metavar="ZONE",
+                                    help="Time zone of the business day (IANA name); hours are shown in it too.")
+                  ] = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Re-fetch every hour of one day (APPLIED and FAILED included) now, within quota."""
+    """Re-fetch every hour of DAY (YYYY-MM-DD; APPLIED and FAILED included) now, within quota."""
     from rtsales import render
     from rtsales.operator import day_hours
     from rtsales.operator import fill_day as repair
@@ -66,11 +69,24 @@ def fill_day(
     render.emit(report, as_json, render.fill_day_report)
 
 
+class SalesBy(str, Enum):  # a choice on the command line; the core takes its value
+    ASIN = "asin"
+    HOUR = "hour"
+
+
+SALES_EXAMPLES = examples("rtsales sales", "rtsales sales --by hour --tz America/New_York -m US",
+                          "rtsales sales --hours 168 --csv > week.csv")
+
+
 def sales(
     ctx: typer.Context,
-    hours: Annotated[int, typer.Option("--hours", min=1, max=24 * 400, help="Window: the last N hours.")] = 24,
+    hours: Annotated[int, typer.Option("--hours", min=1, max=24 * 400, metavar="N",
+                                       help="Window: the last N hours of known data.")] = 24,
     marketplace: MarketplaceOption = None,
-    by: Annotated[str, typer.Option("--by", help="Group by 'asin' or 'hour'.")] = "asin",
+    by: Annotated[SalesBy, typer.Option("--by", case_sensitive=False, metavar="|".join(b.value for b in SalesBy),
+                                        help="One row per ASIN, or per hour (every hour, 0 when none sold).")
+                  ] = SalesBy.ASIN,
+    tz: Annotated[str, typer.Option("--tz", metavar="ZONE", help="Show hours in this IANA time zone.")] = "UTC",
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
 ) -> None:
@@ -79,16 +95,15 @@ def sales(
     from rtsales.errors import UsageError
     from rtsales.sales import sales_summary
     from rtsales.status import known_marketplaces
-    if by not in ("asin", "hour"):
-        raise UsageError(f"--by must be 'asin' or 'hour', not {by!r}")
+    from rtsales.zones import zone
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
+    display_zone = zone(tz)  # before opening (or creating) the database
     app = ctx.obj
     known = known_marketplaces(app.db, app.settings)
-    if marketplace:
-        check_marketplace(marketplace, known)
-    report = sales_summary(app.db, [marketplace] if marketplace else known, app.clock.now(), hours, by,
-                           timedelta(minutes=app.settings.quota_cooldown_max_minutes))
+    chosen = [check_marketplace(marketplace, known)] if marketplace else known
+    report = sales_summary(app.db, chosen, app.clock.now(), hours, by.value,
+                           timedelta(minutes=app.settings.quota_cooldown_max_minutes), display_zone)
     if as_json:
         render.print_json(report)
     elif as_csv:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="The built-in SP-API simulator (Login with Amazon + Reports API).", no_args_is_help=True)
+from rtsales.commands.options import examples
+
+
+def _chance(name: str, what: str) -> Any:
+    """A probability option of the simulator's fault injection."""
+    return typer.Option(name, min=0.0, max=1.0, metavar="P", help=f"Chance {what}.")
+
+
+EXAMPLES = examples("rtsales simulator serve", "rtsales simulator serve --port 0 --seed 1 --p429 0.1")
+app = typer.Typer(help="The built-in SP-API simulator (Login with Amazon + Reports API).", no_args_is_help=True,
+                  epilog=EXAMPLES)
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -15,27 +25,25 @@ def simulator() -> None:
     """The built-in SP-API simulator (Login with Amazon + Reports API)."""
 
 
-@app.command("serve")
+@app.command("serve", epilog=EXAMPLES)
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help=f"Address to bind (default {DEFAULT_HOST}).")] = None,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sales data and the faults.")] = 0,
-    p429: Annotated[float, typer.Option("--p429", min=0.0, max=1.0, help="Chance of an extra 429.")] = 0.0,
-    p5xx: Annotated[float, typer.Option("--p5xx", min=0.0, max=1.0, help="Chance of a 500/503.")] = 0.0,
-    p_slow: Annotated[float, typer.Option("--p-slow", min=0.0, max=1.0, help="Chance of a slow answer.")] = 0.0,
-    p_truncated: Annotated[float, typer.Option("--p-truncated", min=0.0, max=1.0,
-                                               help="Chance of a truncated document.")] = 0.0,
-    p_fatal: Annotated[float, typer.Option("--p-fatal", min=0.0, max=1.0, help="Chance a report ends FATAL.")] = 0.0,
-    p_expired: Annotated[float, typer.Option("--p-expired", min=0.0, max=1.0,
-                                             help="Chance a download answers 'expired'.")] = 0.0,
-    p_cancel: Annotated[float, typer.Option("--p-cancel", min=0.0, max=1.0,
-                                            help="Chance a report with data ends CANCELLED.")] = 0.0,
-    p_400: Annotated[float, typer.Option("--p-400", min=0.0, max=1.0,
-                                         help="Chance createReport answers a generic 400.")] = 0.0,
-    max_window_hours: Annotated[int, typer.Option("--max-window-hours", min=1,
+    host: Annotated[str | None, typer.Option("--host", metavar="ADDRESS",
+                                             help=f"Address to bind (default {DEFAULT_HOST}).")] = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, metavar="PORT",
+                                      help="Port; 0 picks a free one.")] = 8765,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the sales data and the faults.")] = 0,
+    p429: Annotated[float, _chance("--p429", "of an extra 429")] = 0.0,
+    p5xx: Annotated[float, _chance("--p5xx", "of a 500/503")] = 0.0,
+    p_slow: Annotated[float, _chance("--p-slow", "of a slow answer")] = 0.0,
+    p_truncated: Annotated[float, _chance("--p-truncated", "of a truncated document")] = 0.0,
+    p_fatal: Annotated[float, _chance("--p-fatal", "a report ends FATAL")] = 0.0,
+    p_expired: Annotated[float, _chance("--p-expired", "a download answers 'expired'")] = 0.0,
+    p_cancel: Annotated[float, _chance("--p-cancel", "a report with data ends CANCELLED")] = 0.0,
+    p_400: Annotated[float, _chance("--p-400", "createReport answers a generic 400")] = 0.0,
+    max_window_hours: Annotated[int, typer.Option("--max-window-hours", min=1, metavar="HOURS",
                                                   help="Longest report window accepted.")] = 24,
-    max_data_age_hours: Annotated[float, typer.Option("--max-data-age-hours", min=1.0,
+    max_data_age_hours: Annotated[float, typer.Option("--max-data-age-hours", min=1.0, metavar="HOURS",
                                                       help="How far back a report may start.")] = 168.0,
     allow_non_loopback: Annotated[bool, typer.Option("--allow-non-loopback",
                                                      help="With an explicit --host: bind beyond loopback.")] = False,

@@ -6,13 +6,15 @@ from typing import Annotated
 
 import typer
 
-from rtsales.commands.options import MarketplaceOption, check_marketplace
+from rtsales.commands.options import MarketplaceOption, check_marketplace, examples
+
+EXAMPLES = examples("rtsales status", "rtsales status -m US --days 2", "rtsales status --check --json")
 
 
 def status(
     ctx: typer.Context,
     marketplace: MarketplaceOption = None,
-    days: Annotated[int, typer.Option("--days", min=1, max=90, help="Days shown in the hour grid.")] = 7,
+    days: Annotated[int, typer.Option("--days", min=1, max=90, metavar="N", help="Days shown in the hour grid.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when something needs attention (monitoring).")] = False,
 ) -> None:
@@ -22,7 +24,7 @@ def status(
 
     app = ctx.obj
     if marketplace:
-        check_marketplace(marketplace, known_marketplaces(app.db, app.settings))
+        marketplace = check_marketplace(marketplace, known_marketplaces(app.db, app.settings))
     report = collect_status(app.db, app.settings, app.clock.now(), marketplace, days)
     render.emit(report, as_json, render.status)
     if check and not report["ok"]:

@@ -6,6 +6,10 @@ from typing import Annotated
 
 import typer
 
+from rtsales.commands.options import examples
+
+EXAMPLES = examples("rtsales sync", "rtsales sync --quiet   # from cron: prints only problems", "rtsales sync --json")
+
 
 def sync(
     ctx: typer.Context,

@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
+from rtsales.commands.options import JsonOption, examples
+
 app = typer.Typer(help="Ask xAI (Grok) product questions within a daily cap, through a cache.",
-                  no_args_is_help=True)
-
-_JSON = typer.Option("--json", help="Machine-readable output.")
+                  no_args_is_help=True, epilog=examples("rtsales xai quota", 'rtsales xai ask "Is this a textbook?"'))
 
 
-@app.command("quota")
-def quota(ctx: typer.Context, as_json: Annotated[bool, _JSON] = False) -> None:
+@app.command("quota", epilog=examples("rtsales xai quota", "rtsales xai quota --json"))
+def quota(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show today's xAI calls against the limit, tokens, cache counters and any cooldown (needs no key)."""
     from rtsales import render
     from rtsales.xai.report import quota_report
@@ -22,17 +22,21 @@ def quota(ctx: typer.Context, as_json: Annotated[bool, _JSON] = False) -> None:
     render.emit(report, as_json, render.xai_quota)
 
 
-@app.command("ask")
+@app.command("ask", epilog=examples(
+    'rtsales xai ask "Is this title a textbook?" --title "Calculus, 9th Edition" --category Books',
+    'rtsales xai ask "Does it sell before school starts?" --season "back to school" --price 24.99 --json'))
 def ask(
     ctx: typer.Context,
-    question: Annotated[str, typer.Argument(help='The question, e.g. "Is this title a textbook?".')],
-    title: Annotated[str | None, typer.Option("--title", help="Product title.")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="Product category.")] = None,
-    season: Annotated[str | None, typer.Option("--season", help="Season, e.g. 'back to school'.")] = None,
-    price: Annotated[float | None, typer.Option("--price", min=0, help="Price in the listing currency.")] = None,
-    as_json: Annotated[bool, _JSON] = False,
+    question: Annotated[str, typer.Argument(metavar="QUESTION", hidden=True)],
+    title: Annotated[str | None, typer.Option("--title", metavar="TEXT", help="Product title.")] = None,
+    category: Annotated[str | None, typer.Option("--category", metavar="TEXT", help="Product category.")] = None,
+    season: Annotated[str | None, typer.Option("--season", metavar="TEXT",
+                                               help="Season, e.g. 'back to school'.")] = None,
+    price: Annotated[float | None, typer.Option("--price", min=0, metavar="AMOUNT",
+                                                help="Price in the listing currency.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Answer through the cache (free) or one xAI call within XAI_DAILY_LIMIT; says which."""
+    """Answer QUESTION through the cache (free) or one xAI call within XAI_DAILY_LIMIT; says which."""
     from rtsales import render
     from rtsales.xai.ask import ask as ask_xai
     from rtsales.xai.cache import ProductFacts

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -109,12 +112,30 @@ def test_fill_day_with_a_local_time_zone(world: World) -> None:
     assert hours[0] == "2026-03-08T05:00:00Z" and len(hours) == 23  # the spring-forward day has 23 hours
 
 
+def test_fill_day_tz_labels_local_hours_with_their_dates(world: World) -> None:
+    code, out, _ = world.run("fill-day", DAY, "--tz", "America/New_York", "--marketplace", "us", "--json")
+    assert code == 0
+    hours = json.loads(out)["marketplaces"][0]["hours"]
+    assert (hours[0]["hour_utc"], hours[0]["hour_local"]) == ("2026-03-08T05:00:00Z", "2026-03-08T00:00:00-05:00")
+    assert (hours[-1]["hour_utc"], hours[-1]["hour_local"]) == ("2026-03-09T03:00:00Z", "2026-03-08T23:00:00-04:00")
+    world.tick()
+    env = {**os.environ, "RTSALES_NOW": iso(world.clock.now()), "COLUMNS": "200"}  # a wide (fake) terminal
+    done = subprocess.run([sys.executable, "-m", "rtsales", "fill-day", DAY, "--tz", "America/New_York"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "America/New_York" in next(line for line in lines if "UTC hour" in line)
+    assert any("2026-03-08 05:00 UTC" in line and "2026-03-08 00:00 EST" in line for line in lines), lines
+    assert any("2026-03-09 03:00 UTC" in line and "2026-03-08 23:00 EDT" in line for line in lines), lines
+
+
 @pytest.mark.parametrize(("day", "extra", "message"), [
     ("2026-3-8x", [], "not a date"),
     ("2026-03-11", [], "in the future"),
     ("2025-12-01", [], "older than the 30 days"),
     (DAY, ["--tz", "Mars/Olympus"], "unknown time zone"),
-    (DAY, ["--marketplace", "A1PA6795UKMFR9"], "unknown marketplace"),
+    (DAY, ["--marketplace", "A1PA6795UKMFR9"], "marketplace A1PA6795UKMFR9 (DE) is not configured"),
+    (DAY, ["--marketplace", "ATVPDKIKX0DR"], "did you mean 'ATVPDKIKX0DER'?"),
 ])
 def test_fill_day_refuses_bad_input_with_exit_2(world: World, day: str, extra: list[str], message: str) -> None:
     before = world.day_states()

@@ -83,7 +83,7 @@ def test_unknown_marketplace(vendor_db: Path, vendor_env: dict[str, str], httpx_
                              command: list[str]) -> None:
     before = snapshot(vendor_db)
     result = invoke(*command, "--marketplace", "A1PA6795UKMFR9", env=vendor_env)
-    assert_one_error_line(result, 2, "unknown marketplace 'A1PA6795UKMFR9' (known: ATVPDKIKX0DER)",
+    assert_one_error_line(result, 2, "marketplace A1PA6795UKMFR9 (DE) is not configured (known: ATVPDKIKX0DER (US))",
                           "MARKETPLACE_IDS")
     assert snapshot(vendor_db) == before
     assert httpx_mock.get_requests() == []
@@ -114,5 +114,6 @@ def test_usage_errors_are_one_line(vendor_db: Path, vendor_env: dict[str, str], 
 
 
 def test_no_arguments_still_shows_the_help() -> None:
+    # On stderr, as click's plain help does for this usage error (exit 2); `--help` uses stdout.
     result = invoke("audit")
-    assert result.exit_code == 2 and "daily" in result.stdout and "weekly" in result.stdout
+    assert result.exit_code == 2 and "daily" in result.stderr and "weekly" in result.stderr
