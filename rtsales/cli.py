@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, coercion
-from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
+from rtsales.commands import demo, keepa, operator, runs, simulator, status, sync, xai
 from rtsales.errors import ExitCode, RtsalesError, Terminated
 
 
@@ -149,6 +149,7 @@ def root(
 
 app.command("status")(status.status)
 app.command("sync")(sync.sync)
+app.command("runs")(runs.runs)
 app.command("demo")(demo.demo)
 app.add_typer(operator.audit_app, name="audit")
 app.command("fill-day")(operator.fill_day)

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from rtsales.clock import format_duration, show_instant
+from rtsales.clock import format_duration, parse_instant, show_instant
 from rtsales.redaction import redact
 
 console = Console(highlight=False)
@@ -182,7 +182,7 @@ def sync_result(result: Any) -> None:
     rows = []
     for m in result.marketplaces:
         t, ledger = m.tally, m.ledger
-        state = m.state if m.state != "worked" else "ok"
+        state = m.state if m.state != "worked" else _worked(t)
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
                      t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
     table(f"rtsales sync at {result.started_at}",
@@ -194,6 +194,41 @@ def sync_result(result: Any) -> None:
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {until})")
+
+
+def _worked(tally: Any) -> str:
+    if not tally.hours_failed:
+        return "ok"
+    return "some failed" if tally.hours_applied or tally.reports_created else "failed"
+
+
+def sync_failures(result: Any) -> None:
+    """Hours that failed in a sync, on stderr whatever --quiet says: an error when nothing
+    succeeded (exit 1), a warning when some windows did."""
+    retry = "they are retried with backoff; `rtsales status` shows them"
+    if result.outcome == "failures":
+        error(f"every window this run tried failed: {result.first_error()}", retry)
+    else:
+        warn(f"{result.first_error()} ({retry})")
+
+
+def runs_table(report: dict[str, Any]) -> None:
+    """The run history, newest first: one row per run."""
+    now = report["now_utc"]
+    rows = [[show_instant(r["started_at"], now), r["command"], r["outcome"] or r["state"], r["exit_code"], _took(r),
+             sum(r["calls"].values()), r["http_429"], r["hours_applied"], r["hours_failed"], r["error"]]
+            for r in report["runs"]]
+    table(f"rtsales runs (newest first, at {show_instant(now, now)})",
+          ["started", "command", "outcome", "exit", "took", "calls", "429", "applied", "failed", "error"], rows)
+    if not rows:
+        info("No run recorded yet: every `rtsales sync`, audit and fill-day records one.")
+
+
+def _took(run: dict[str, Any]) -> str:
+    if run["ended_at"] is None:
+        return ""
+    seconds = (parse_instant(run["ended_at"]) - parse_instant(run["started_at"])).total_seconds()
+    return format_duration(seconds)
 
 
 def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,

@@ -12,11 +12,11 @@ from rtsales.commands.options import MarketplaceOption, check_marketplace
 audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late revisions.", no_args_is_help=True)
 
 
-def _marketplaces(ctx: typer.Context, marketplace: str | None) -> tuple[str, ...]:
+def _marketplaces(ctx: typer.Context, marketplace: str | None, command: str) -> tuple[str, ...]:
     """The marketplaces an SP-API command works on; refuses missing credentials first, so that
-    a command that cannot run does not create or touch the database."""
+    a command that cannot run does not create the database."""
     app = ctx.obj
-    app.settings.require_spapi()
+    app.require_spapi(command)
     if marketplace:
         check_marketplace(marketplace, list(app.settings.marketplace_ids))
         return (marketplace,)
@@ -27,7 +27,7 @@ def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool
     from rtsales import render
     from rtsales.operator import run_audit
     app = ctx.obj
-    marketplaces = _marketplaces(ctx, marketplace)
+    marketplaces = _marketplaces(ctx, marketplace, f"audit-{kind}")
     report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
     render.emit(report, as_json, render.audit_report)
 
@@ -59,7 +59,7 @@ def fill_day(
     from rtsales.operator import day_hours
     from rtsales.operator import fill_day as repair
     app = ctx.obj
-    marketplaces = _marketplaces(ctx, marketplace)
+    marketplaces = _marketplaces(ctx, marketplace, "fill-day")
     day_hours(day, tz, app.clock.now(), app.settings.fill_day_max_age_days)  # refuse before touching the database
     with render.hour_progress(f"fill-day {day}", enabled=not as_json) as advance:
         report = repair(app.db, app.settings, app.clock, day, tz, marketplaces, on_progress=advance)
@@ -84,10 +84,10 @@ def sales(
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
     app = ctx.obj
-    known = known_marketplaces(app.db, app.settings)
+    known = known_marketplaces(app.existing_db, app.settings)
     if marketplace:
         check_marketplace(marketplace, known)
-    report = sales_summary(app.db, [marketplace] if marketplace else known, app.clock.now(), hours, by,
+    report = sales_summary(app.existing_db, [marketplace] if marketplace else known, app.clock.now(), hours, by,
                            timedelta(minutes=app.settings.quota_cooldown_max_minutes))
     if as_json:
         render.print_json(report)
