@@ -87,7 +87,7 @@ def status(report: dict[str, Any]) -> None:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
     for m in report["marketplaces"]:
-        _status_marketplace(m, report["now_utc"], report["live_refresh"])
+        _status_marketplace(m, report["now_utc"], report["live_refresh"], report["last_sync"])
 
 
 def _live_text(m: dict[str, Any], live: dict[str, Any]) -> str:
@@ -98,7 +98,15 @@ def _live_text(m: dict[str, Any], live: dict[str, Any]) -> str:
             f"(younger than SETTLE_HOURS={live['settle_hours']}, or not yet fetched after it)")
 
 
-def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> None:
+def _last_sync_text(run: dict[str, Any] | None, now: str) -> str:
+    if run is None:
+        return "none recorded"
+    how = (f"{run['outcome']} (exit {run['exit_code']})" if run["state"] == "finished" else
+           "died mid-way (no end recorded)" if run["state"] == "died" else "running")
+    return f"{show_instant(run['started_at'], now)}: {how}; `rtsales runs` lists the recent runs"
+
+
+def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_sync: dict[str, Any] | None) -> None:
     colour = "green" if m["ok"] else "red"
     console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
     ledger = "  ".join(f"{state} {n}" for state, n in m["ledger"].items())
@@ -110,7 +118,7 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> No
     cooldown = m["cooldown"]
     cool_text = ("none" if cooldown["reason"] == "none" else
                  f"{cooldown['reason']} until {show_instant(cooldown['until_utc'], now)}")
-    rows = [("ledger", ledger), ("last applied hour", last),
+    rows = [("last sync", _last_sync_text(last_sync, now)), ("ledger", ledger), ("last applied hour", last),
             ("next claimable hour", m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
             ("cooldown", cool_text), ("live refresh", _live_text(m, live)),
             ("window cap", _cap_text(m["window_cap"], now)),
