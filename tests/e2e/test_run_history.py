@@ -20,12 +20,11 @@ from typer.testing import CliRunner
 from rtsales.cli import app
 from rtsales.clock import FrozenClock, iso
 from rtsales.simcron import SimulatedCron
-from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
-                               Faults, Simulator)
+from rtsales.simulator import BackgroundServer, Faults, Simulator
 from rtsales.spapi.client import SpApiClient
 from rtsales.status import collect_status
 from rtsales.store import open_db
-from tests.e2e.conftest import START, US, Crash
+from tests.e2e.conftest import START, US, Crash, loopback_env
 
 runner = CliRunner()
 
@@ -68,11 +67,7 @@ def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
     clock = FrozenClock(START)
     sim = Simulator(seed=5, clock=clock)
     with BackgroundServer(sim) as server:
-        env = {"LWA_CLIENT_ID": DEFAULT_CLIENT_ID, "LWA_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-               "LWA_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN, "MARKETPLACE_IDS": US,
-               "SPAPI_ENDPOINT": server.base_url, "LWA_TOKEN_URL": f"{server.base_url}/auth/o2/token",
-               "RTSALES_DB": str(tmp_path / "cron.db")}
-        for name, value in env.items():
+        for name, value in loopback_env(server.base_url, tmp_path / "cron.db").items():
             monkeypatch.setenv(name, value)
         yield Host(sim, clock, tmp_path / "cron.db", monkeypatch)
 
