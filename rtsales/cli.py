@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, coercion
-from rtsales.commands import demo, keepa, operator, simulator, status, sync, xai
+from rtsales.commands import demo, keepa, operator, runs, simulator, status, sync, xai
 from rtsales.commands.options import examples
 from rtsales.errors import ExitCode, RtsalesError, Terminated
 
@@ -157,6 +157,7 @@ def root(
 
 app.command("status", epilog=status.EXAMPLES)(status.status)
 app.command("sync", epilog=sync.EXAMPLES)(sync.sync)
+app.command("runs", epilog=runs.EXAMPLES)(runs.runs)
 app.command("demo", epilog=demo.EXAMPLES)(demo.demo)
 app.add_typer(operator.audit_app, name="audit")
 app.command("fill-day", epilog=operator.FILL_DAY_EXAMPLES)(operator.fill_day)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from rtsales.clock import Clock
 from rtsales.config import Settings
+from rtsales.errors import ConfigError, RtsalesError
 from rtsales.store import open_db
 
 
@@ -23,6 +27,28 @@ class AppContext:
         if self._db is None:
             self._db = open_db(self.settings.db_path)
         return self._db
+
+    @property
+    def existing_db(self) -> Database:
+        """The database of a command that only reads: a missing file is refused, never created."""
+        if self._db is None:
+            self._db = open_db(self.settings.db_path, create=False)
+        return self._db
+
+    def require_spapi(self, command: str) -> None:
+        """Refuse missing SP-API settings before the database is opened, so that none is created.
+        A database that exists records the refusal in its run history: `status` then says why
+        cron's runs fail instead of blaming cron."""
+        try:
+            self.settings.require_spapi()
+        except ConfigError as exc:
+            path = Path(self.settings.db_path)
+            if path.is_file() and path.stat().st_size > 0:  # an empty file is not made a database here
+                from rtsales.runs import record_refusal
+
+                with suppress(RtsalesError, sqlite3.Error):  # the configuration error is the one to report
+                    record_refusal(self.db, command, self.clock.now(), exc)
+            raise
 
     @property
     def clock(self) -> Clock:

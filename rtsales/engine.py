@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, lock, scheduler, skew
+from rtsales import audits, lock, runs, scheduler, skew
 from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_hour, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
@@ -33,8 +32,9 @@ from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
+from rtsales.results import MarketplaceOutcome, SyncResult
 from rtsales.store import transaction
-from rtsales.windows import Tally, WindowWorker
+from rtsales.windows import WindowWorker
 
 if TYPE_CHECKING:
     import httpx
@@ -47,35 +47,6 @@ POLL_INTERVAL = timedelta(seconds=30)
 CAP_PROBE_AFTER = timedelta(days=1)  # a learned window cap is a hypothesis: one full-size window re-tests it
 
 
-@dataclass
-class MarketplaceOutcome:
-    marketplace_id: str
-    state: str = "worked"  # worked | lock_busy | lock_lost
-    holder: str | None = None
-    stolen_from: str | None = None
-    tally: Tally = field(default_factory=Tally)
-    ledger: dict[str, int] = field(default_factory=dict)
-    newest_age_minutes: int | None = None  # how long ago the newest hour the database holds ended
-
-
-@dataclass
-class SyncResult:
-    started_at: str
-    marketplaces: list[MarketplaceOutcome] = field(default_factory=list)
-    skipped: str | None = None  # cooldown | lock_busy
-    cooldown_until: str | None = None
-    quota_hit: str | None = None
-    out_of_tokens: list[str] = field(default_factory=list)
-    calls: dict[str, int] = field(default_factory=dict)
-    audits: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        """75 (cron retries) when no marketplace was worked to the end: busy or lost leases, a cooldown."""
-        worked = any(m.state == "worked" for m in self.marketplaces)
-        return 75 if self.skipped or not worked else 0
-
-
 class SyncRun:
     def __init__(self, db: Database, settings: Settings, clock: Clock,
                  transport: httpx.BaseTransport | None = None, *, command: str = "sync",
@@ -83,7 +54,7 @@ class SyncRun:
                  prepare: Callable[[SyncRun], None] | None = None,
                  on_progress: Callable[[], None] | None = None, focus: set[str] | None = None):
         self.db, self.settings, self.clock = db, settings, clock
-        self.transport, self.owner = transport, lock.owner_name(command)
+        self.transport, self.command, self.owner = transport, command, lock.owner_name(command)
         self.marketplaces = marketplaces or settings.marketplace_ids
         self.cron_audits = cron_audits
         self.prepare, self.on_progress = prepare, on_progress  # operator commands: re-open hours, show progress
@@ -99,7 +70,12 @@ class SyncRun:
     # -- the cycle ----------------------------------------------------------------------------
 
     def run(self) -> SyncResult:
-        self.settings.require_spapi()
+        """One run, recorded in the run history from its start to its end (or its error)."""
+        with runs.recorded(self.db, self.clock, self.command, self.owner, self.result.summary):
+            self.settings.require_spapi()
+            return self._run()
+
+    def _run(self) -> SyncResult:
         if self._cooling_down():
             return self.result
         try:  # from the first lease on: KeyboardInterrupt is Ctrl-C, and SIGTERM (errors.Terminated) too

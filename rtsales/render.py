@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rtsales import figures
-from rtsales.clock import format_duration, show_instant
+from rtsales.clock import format_duration, parse_instant, show_instant
 from rtsales.figures import money as _money
 from rtsales.redaction import redact
 
@@ -89,7 +89,7 @@ def status(report: dict[str, Any]) -> None:
         info(f"No marketplaces yet in {report['db']}. Set MARKETPLACE_IDS and run `rtsales sync`.")
         return
     for m in report["marketplaces"]:
-        _status_marketplace(m, report["now_utc"], report["live_refresh"])
+        _status_marketplace(m, report["now_utc"], report["live_refresh"], report["last_sync"])
 
 
 def _live_text(m: dict[str, Any], live: dict[str, Any]) -> str:
@@ -100,7 +100,15 @@ def _live_text(m: dict[str, Any], live: dict[str, Any]) -> str:
             f"(younger than SETTLE_HOURS={live['settle_hours']}, or not yet fetched after it)")
 
 
-def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> None:
+def _last_sync_text(run: dict[str, Any] | None, now: str) -> str:
+    if run is None:
+        return "none recorded"
+    how = (f"{run['outcome']} (exit {run['exit_code']})" if run["state"] == "finished" else
+           "died mid-way (no end recorded)" if run["state"] == "died" else "running")
+    return f"{show_instant(run['started_at'], now)}: {how}; `rtsales runs` lists the recent runs"
+
+
+def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_sync: dict[str, Any] | None) -> None:
     colour = "green" if m["ok"] else "red"
     console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
     ledger = "  ".join(f"{state} {n}" for state, n in m["ledger"].items())
@@ -112,7 +120,7 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> No
     cooldown = m["cooldown"]
     cool_text = ("none" if cooldown["reason"] == "none" else
                  f"{cooldown['reason']} until {show_instant(cooldown['until_utc'], now)}")
-    rows = [("ledger", ledger), ("last applied hour", last),
+    rows = [("last sync", _last_sync_text(last_sync, now)), ("ledger", ledger), ("last applied hour", last),
             ("next claimable hour", m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
             ("cooldown", cool_text), ("live refresh", _live_text(m, live)),
             ("window cap", _cap_text(m["window_cap"], now)),
@@ -184,7 +192,7 @@ def sync_result(result: Any) -> None:
     rows = []
     for m in result.marketplaces:
         t, ledger = m.tally, m.ledger
-        state = m.state if m.state != "worked" else "ok"
+        state = m.state if m.state != "worked" else _worked(t)
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
                      t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
     table(f"rtsales sync at {result.started_at}",
@@ -196,6 +204,41 @@ def sync_result(result: Any) -> None:
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {until})")
+
+
+def _worked(tally: Any) -> str:
+    if not tally.hours_failed:
+        return "ok"
+    return "some failed" if tally.hours_applied or tally.reports_created else "failed"
+
+
+def sync_failures(result: Any) -> None:
+    """Hours that failed in a sync, on stderr whatever --quiet says: an error when nothing
+    succeeded (exit 1), a warning when some windows did."""
+    retry = "they are retried with backoff; `rtsales status` shows them"
+    if result.outcome == "failures":
+        error(f"every window this run tried failed: {result.first_error()}", retry)
+    else:
+        warn(f"{result.first_error()} ({retry})")
+
+
+def runs_table(report: dict[str, Any]) -> None:
+    """The run history, newest first: one row per run."""
+    now = report["now_utc"]
+    rows = [[show_instant(r["started_at"], now), r["command"], r["outcome"] or r["state"], r["exit_code"], _took(r),
+             sum(r["calls"].values()), r["http_429"], r["hours_applied"], r["hours_failed"], r["error"]]
+            for r in report["runs"]]
+    table(f"rtsales runs (newest first, at {show_instant(now, now)})",
+          ["started", "command", "outcome", "exit", "took", "calls", "429", "applied", "failed", "error"], rows)
+    if not rows:
+        info("No run recorded yet: every `rtsales sync`, audit and fill-day records one.")
+
+
+def _took(run: dict[str, Any]) -> str:
+    if run["ended_at"] is None:
+        return ""
+    seconds = (parse_instant(run["ended_at"]) - parse_instant(run["started_at"])).total_seconds()
+    return format_duration(seconds)
 
 
 def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,

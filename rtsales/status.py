@@ -1,7 +1,8 @@
-"""Read-only status: why is it (not) syncing? Ledger, lock, cooldown, audits, gaps, clock skew.
+"""Read-only status: why is it (not) syncing? Run history, ledger, lock, cooldown, audits, gaps, clock skew.
 
 Never takes a lock, never calls an API, needs no credentials. Returns plain
-data; `render.status` draws it and `--json` prints it. Every query is bounded by
+data, with each marketplace's diagnosis from `rtsales.diagnosis`; `render.status`
+draws it and `--json` prints it. Every query is bounded by
 the (marketplace_id, status, hour_utc) index or the ledger's primary key. Leases,
 cooldowns and retries are judged exactly as sync judges them (an instant further
 ahead than rtsales ever sets one is over), so status says what sync will do.
@@ -17,15 +18,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, scheduler, skew
-from rtsales.clock import HOUR, floor_hour, iso, parse_instant, show_instant
+from rtsales import audits, runs, scheduler, skew
+from rtsales.clock import HOUR, floor_hour, iso
 from rtsales.config import Settings
+from rtsales.diagnosis import Clockwork, History, age_minutes, diagnose
 from rtsales.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 
-STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this means cron is not running
-SILENT_AFTER = timedelta(hours=6)  # nothing applied for this long is worth a shout
+RUNS_SHOWN = 5  # the newest runs in `status --json`; `rtsales runs` lists more
 LEDGER = "vendor_rt_sales_hour_ledger"
 
 
@@ -90,7 +91,7 @@ def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days:
                       f"AND next_retry_utc > ? AND next_retry_utc <= ?", [mp, *claimable_params(now)])
     info = {
         "marketplace_id": mp, "ledger": ledger_counts(db.conn, mp), "last_applied_hour": last,
-        "last_applied_age_minutes": _age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
+        "last_applied_age_minutes": age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
         "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
         "lock": _lock(db, mp, now, timedelta(minutes=settings.lock_ttl_minutes)), "failed": _failed(db, mp),
         "audits": _audits(db, mp, settings),
@@ -99,6 +100,9 @@ def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days:
         "window_cap": _window_cap(db, mp), "grid": _grid(db, mp, now, days),
         "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? "
                                       f"AND data_state = 'provisional'", [mp]),
+        "unavailable_recent": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = "
+                                       f"'UNAVAILABLE' AND hour_utc >= ?",
+                                   [mp, iso(floor_hour(now) - timedelta(days=settings.lookback_days))]),
     }
     return info
 
@@ -109,10 +113,6 @@ def _window_cap(db: Database, mp: str) -> dict[str, Any] | None:
 
 
 
-def _age_minutes(hour: str | None, now: datetime, plus: timedelta = timedelta(0)) -> int | None:
-    return None if hour is None else int((now - parse_instant(hour) - plus).total_seconds() // 60)
-
-
 def _cooldown(info: dict[str, Any], quota_until: str | None) -> dict[str, Any]:
     lock = info["lock"]
     if quota_until:
@@ -120,41 +120,6 @@ def _cooldown(info: dict[str, Any], quota_until: str | None) -> dict[str, Any]:
     if lock and not lock["stale"]:
         return {"reason": "lock_busy", "until_utc": lock["expires_at"]}
     return {"reason": "none", "until_utc": None}
-
-
-def diagnose(info: dict[str, Any], now: datetime, safety_lag: timedelta) -> tuple[bool, str]:
-    """The troubleshooting checklist, first match wins: (ok, one line)."""
-    lock, cooldown = info["lock"], info["cooldown"]
-    if not info["configured"]:  # sync leaves it alone, by the operator's choice: nothing to fix
-        return True, f"not configured ({sum(info['ledger'].values())} hours kept)"
-    if info.get("access_error"):
-        refused = info["access_error"]
-        return False, f"the last run was refused (since {show_instant(refused['since'], now)}): {refused['error']}"
-    expires = show_instant(lock["expires_at"], now) if lock else ""
-    if lock and not lock["stale"]:
-        return True, f"a sync is working on it ({lock['owner']}, lock until {expires})"
-    if lock and lock["expires_at"] > iso(now):  # stale yet in the future: beyond its TTL
-        return False, (f"lock held by {lock['owner']} expires {expires}, further ahead than LOCK_TTL_MINUTES "
-                       "(clock set back?); the next sync takes it over")
-    if lock:
-        stale_for = _age_minutes(lock["expires_at"], now)
-        return False, (f"lock held by {lock['owner']} went stale {stale_for} min ago (a run died?); "
-                       "the next sync takes it over")
-    if cooldown["reason"] == "quota":
-        return False, f"Cooldown due to SP-API quota (until {show_instant(cooldown['until_utc'], now)})"
-    if info["ledger"]["FAILED"] and info["next_retry_utc"] and not info["next_claimable_hour"]:
-        error = (info["failed"][0]["last_error"] or "")[:120] if info["failed"] else ""
-        return False, (f"{info['ledger']['FAILED']} hour(s) FAILED, next retry "
-                       f"{show_instant(info['next_retry_utc'], now)}: {error}")
-    waiting = info["oldest_claimable_hour"]
-    if waiting and parse_instant(waiting) + HOUR + safety_lag + STALE_AFTER < now:
-        return False, (f"hours waiting since {waiting[:16].replace('T', ' ')} UTC: is cron running "
-                       "`rtsales sync`? (see crontab.example)")
-    age = info["last_applied_age_minutes"]
-    if age is None or age > (safety_lag + SILENT_AFTER).total_seconds() / 60:
-        since = "ever" if age is None else f"{age // 60} h"
-        return False, f"nothing applied for {since}: run `rtsales sync` and check its output"
-    return True, "syncing normally"
 
 
 def env_file_warning(path: Path | None) -> str | None:
@@ -176,8 +141,11 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
     quota = active_cooldown(db, "spapi", now, timedelta(minutes=settings.quota_cooldown_max_minutes))
     quota_until = iso(quota.until) if quota else None
     refused = access_error(db)
-    lag = timedelta(minutes=settings.safety_lag_minutes)
+    lag, ttl = timedelta(minutes=settings.safety_lag_minutes), timedelta(minutes=settings.lock_ttl_minutes)
     clock_skew = skew.recent(db, now)
+    live = _live_refresh(db, settings)
+    history = History(runs.last_sync(db, now, ttl), runs.failing_streak(db), runs.died_since_success(db, now, ttl))
+    clockwork = Clockwork(now, lag, HOUR + timedelta(minutes=live["effective_minutes"]))
     chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
     marketplaces = []
     for mp in chosen:
@@ -185,16 +153,26 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
         info["configured"] = _configured(settings, mp)
         info["cooldown"] = _cooldown(info, quota_until)
         info["access_error"] = refused
-        info["ok"], info["diagnosis"] = diagnose(info, now, lag)
+        found = diagnose(info, history, clockwork)
+        info["ok"], info["diagnosis_code"], info["diagnosis"] = found.ok, found.code, found.text
         if clock_skew is not None and not info["ok"]:  # maybe why Amazon refuses its windows
             info["diagnosis"] += f"; {skew.describe(clock_skew)}"
         marketplaces.append(info)
     warnings = [w for w in [env_file_warning(settings.env_file),
                             skew.describe(clock_skew) if clock_skew is not None else None] if w]
-    return {"ok": all(m["ok"] for m in marketplaces), "now_utc": iso(now), "db": str(settings.db_path),
-            "newest_wanted_hour": iso(newest_wanted_hour(now, lag)), "warnings": warnings,
-            "live_refresh": _live_refresh(db, settings),
-            "clock_skew_seconds": clock_skew, "spapi_rates": _rates(db), "marketplaces": marketplaces}
+    return {"ok": all(m["ok"] for m in marketplaces), **_overall(marketplaces), "now_utc": iso(now),
+            "db": str(settings.db_path), "newest_wanted_hour": iso(newest_wanted_hour(now, lag)),
+            "warnings": warnings, "last_sync": history.last_sync, "runs": runs.recent(db, now, ttl, RUNS_SHOWN),
+            "live_refresh": live, "clock_skew_seconds": clock_skew, "spapi_rates": _rates(db),
+            "marketplaces": marketplaces}
+
+
+def _overall(marketplaces: list[dict[str, Any]]) -> dict[str, str]:
+    """The diagnosis of the first marketplace that is not ok (else of the first): one code for a monitor."""
+    first = next((m for m in marketplaces if not m["ok"]), marketplaces[0] if marketplaces else None)
+    if first is None:
+        return {"diagnosis_code": "no_marketplaces", "diagnosis": "no marketplaces yet"}
+    return {"diagnosis_code": first["diagnosis_code"], "diagnosis": first["diagnosis"]}
 
 
 def _live_refresh(db: Database, settings: Settings) -> dict[str, Any]:

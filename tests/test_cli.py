@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from rtsales import __version__
 from rtsales.cli import app
+from rtsales.store import open_db
+from tests.conftest import CREDS
 
 runner = CliRunner()
 
@@ -21,6 +23,7 @@ def test_version() -> None:
 
 
 def test_status_needs_no_credentials(tmp_path: Path) -> None:
+    open_db(tmp_path / "s.db").conn.close()
     result = runner.invoke(app, ["--db", str(tmp_path / "s.db"), "status", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["marketplaces"] == []
@@ -37,7 +40,7 @@ def test_config_error_is_one_line_exit_78(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_store_error_exit_1(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["--db", str(tmp_path / "no" / "s.db"), "status"])
+    result = runner.invoke(app, ["--db", str(tmp_path / "no" / "s.db"), "sync"], env=CREDS)
     assert result.exit_code == 1
     assert "does not exist" in result.stderr and "mkdir -p" in result.stderr
 
@@ -53,6 +56,7 @@ def _explode(*_: object, **__: object) -> None:
 
 def test_unknown_error_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("rtsales.status.collect_status", _explode)
+    open_db(tmp_path / "s.db").conn.close()
     result = runner.invoke(app, ["--db", str(tmp_path / "s.db"), "status"])
     assert result.exit_code == 1
     assert "unexpected error: RuntimeError: kaboom" in result.stderr
@@ -63,6 +67,7 @@ def test_unknown_error_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.Mo
 def test_unknown_error_reraised_under_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("rtsales.status.collect_status", _explode)
     monkeypatch.setenv("RTSALES_DEBUG", "1")
+    open_db(tmp_path / "s.db").conn.close()
     result = runner.invoke(app, ["--db", str(tmp_path / "s.db"), "status"])
     assert isinstance(result.exception, RuntimeError)
 
@@ -70,6 +75,7 @@ def test_unknown_error_reraised_under_debug(tmp_path: Path, monkeypatch: pytest.
 def test_env_file_option(tmp_path: Path) -> None:
     env = tmp_path / "prod.env"
     env.write_text("MARKETPLACE_IDS=A1PA6795UKMFR9\n")
+    open_db(tmp_path / "s.db").conn.close()
     result = runner.invoke(app, ["--env-file", str(env), "--db", str(tmp_path / "s.db"), "status", "--json"])
     assert result.exit_code == 0, result.output
     assert [m["marketplace_id"] for m in json.loads(result.stdout)["marketplaces"]] == ["A1PA6795UKMFR9"]

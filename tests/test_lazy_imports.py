@@ -21,6 +21,7 @@ from rtsales.clock import iso
 from rtsales.quota import start_cooldown
 from rtsales.simcron import SimulatedCron
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from rtsales.store import open_db
 from tests.conftest import T0
 
 HEAVY = {"httpx", "tenacity", "pydantic"}
@@ -101,6 +102,7 @@ def _last_error(cron: SimulatedCron) -> str:
 
 
 def test_status_imports_no_api_client(tmp_path: Path) -> None:
+    open_db(tmp_path / "idle.db").conn.close()  # status reads a database; it never creates one
     done, modules = _run(["status", "--json"], tmp_path, _env_file(tmp_path, iso(T0)))
     assert done.returncode == 0, done.stderr
     assert not modules & HEAVY

@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 from rtsales.cli import app
 from rtsales.config import load_settings
 from rtsales.errors import ConfigError
+from rtsales.store import open_db
 from tests.conftest import CREDS
 
 runner = CliRunner()
@@ -19,7 +20,9 @@ US, CA, UK = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P"
 
 
 def _run(tmp_path: Path, ids: str, *args: str) -> Result:
-    env = {**CREDS, "MARKETPLACE_IDS": ids, "RTSALES_DB": str(tmp_path / "m.db"), "RTSALES_NOW": "2026-03-10T12:07:00Z"}
+    path = tmp_path / "m.db"
+    open_db(path).conn.close()  # read-only commands never create a database
+    env = {**CREDS, "MARKETPLACE_IDS": ids, "RTSALES_DB": str(path), "RTSALES_NOW": "2026-03-10T12:07:00Z"}
     return runner.invoke(app, list(args), env=env)
 
 

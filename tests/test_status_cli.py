@@ -14,7 +14,7 @@ from rtsales.clock import floor_hour, iso
 from rtsales.ledger import seed
 from rtsales.quota import start_cooldown
 from rtsales.store import open_db, transaction
-from tests.conftest import at
+from tests.conftest import at, record_sync
 
 runner = CliRunner()
 MP = "ATVPDKIKX0DER"
@@ -29,10 +29,12 @@ def status_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: datetime) ->
     monkeypatch.setenv("RTSALES_DB", str(path))
     monkeypatch.setenv("MARKETPLACE_IDS", MP)
     monkeypatch.setenv("RTSALES_NOW", iso(now))
+    monkeypatch.setenv("SAFETY_LAG_MINUTES", "90")  # the lag the hours were seeded with: they are fresh
     db = open_db(path)
     with transaction(db) as conn:
         seed(conn, MP, now, floor_hour(now - timedelta(days=2)), timedelta(minutes=90))
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', data_state = 'final'")
+    record_sync(db, now - timedelta(minutes=10))
     return path
 
 
@@ -104,13 +106,43 @@ def test_missing_hours_far_in_the_past(db_path: Path) -> None:
     code, report = _status("--check")
     m = report["marketplaces"][0]
     assert code == 1 and m["next_claimable_hour"] == "2026-03-09T19:00:00Z"
-    assert "hours waiting since 2026-03-08 12:00 UTC: is cron running `rtsales sync`?" in m["diagnosis"]
+    assert m["diagnosis_code"] == "backlog"
+    assert m["diagnosis"] == ("hours waiting since 2026-03-08 12:00 UTC although sync runs (last 11:57 UTC): "
+                              "`rtsales runs` shows what the runs did")
 
 
 def test_nothing_applied_for_hours(db_path: Path) -> None:
     _sql(db_path, "DELETE FROM vendor_rt_sales_hour_ledger WHERE hour_utc > '2026-03-10T00:00:00Z'")
     code, report = _status("--check")
     assert code == 1 and report["marketplaces"][0]["diagnosis"].startswith("nothing applied for 11 h")
+
+
+def test_no_sync_recorded_is_not_syncing_normally(db_path: Path) -> None:
+    _sql(db_path, "DELETE FROM rtsales_runs")  # fresh data, but no run of this rtsales ever recorded
+    code, report = _status("--check")
+    assert code == 1 and report["diagnosis_code"] == "cron_dead" and report["last_sync"] is None
+    assert report["diagnosis"] == "no `rtsales sync` has run yet: run it once by hand, then install crontab.example"
+
+
+def test_data_behind_the_settings_is_catching_up_not_normal(db_path: Path) -> None:
+    _sql(db_path, "DELETE FROM vendor_rt_sales_hour_ledger WHERE hour_utc >= '2026-03-10T07:00:00Z'")
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 0 and m["diagnosis_code"] == "catching_up"  # nothing to fix: the next runs fetch them
+    assert m["diagnosis"] == "catching up: the newest hour held is 3 h behind the newest that should be (09:00 UTC)"
+
+
+def test_unavailable_hours_are_told_but_not_a_failure(db_path: Path) -> None:
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET status = 'UNAVAILABLE', data_state = 'none' "
+                  "WHERE hour_utc < '2026-03-09T00:00:00Z'")
+    code, report = _status("--check")
+    m = report["marketplaces"][0]
+    assert code == 0 and m["diagnosis_code"] == "unavailable_hours" and m["diagnosis"].startswith("syncing; 12 hour(s)")
+
+
+def test_the_human_view_shows_the_last_sync(db_path: Path) -> None:
+    text = runner.invoke(app, ["status"]).stdout
+    assert "last sync" in text and "11:57 UTC: ok (exit 0)" in text
 
 
 def test_grid_shows_states_and_legend(db_path: Path) -> None:

@@ -42,6 +42,7 @@ def use_up(db: Path, n: int) -> None:
 
 def test_quota_json_needs_no_key(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XAI_API_KEY")
+    open_db(env).conn.close()  # xai quota only reads: it never creates the database
     result = runner.invoke(app, ["xai", "quota", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

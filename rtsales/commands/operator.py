@@ -14,11 +14,11 @@ audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late r
                         epilog=examples("rtsales audit daily", "rtsales audit weekly -m DE --json"))
 
 
-def _marketplaces(ctx: typer.Context, marketplace: str | None) -> tuple[str, ...]:
+def _marketplaces(ctx: typer.Context, marketplace: str | None, command: str) -> tuple[str, ...]:
     """The marketplaces an SP-API command works on; refuses missing credentials first, so that
-    a command that cannot run does not create or touch the database."""
+    a command that cannot run does not create the database."""
     app = ctx.obj
-    app.settings.require_spapi()
+    app.require_spapi(command)
     if marketplace:
         return (check_marketplace(marketplace, list(app.settings.marketplace_ids)),)
     return app.settings.marketplace_ids
@@ -28,7 +28,7 @@ def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool
     from rtsales import render
     from rtsales.operator import run_audit
     app = ctx.obj
-    marketplaces = _marketplaces(ctx, marketplace)
+    marketplaces = _marketplaces(ctx, marketplace, f"audit-{kind}")
     report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
     render.emit(report, as_json, render.audit_report)
 
@@ -62,7 +62,7 @@ def fill_day(
     from rtsales.operator import day_hours
     from rtsales.operator import fill_day as repair
     app = ctx.obj
-    marketplaces = _marketplaces(ctx, marketplace)
+    marketplaces = _marketplaces(ctx, marketplace, "fill-day")
     day_hours(day, tz, app.clock.now(), app.settings.fill_day_max_age_days)  # refuse before touching the database
     with render.hour_progress(f"fill-day {day}", enabled=not as_json) as advance:
         report = repair(app.db, app.settings, app.clock, day, tz, marketplaces, on_progress=advance)
@@ -100,9 +100,9 @@ def sales(
         raise UsageError("choose one of --json and --csv")
     display_zone = zone(tz)  # before opening (or creating) the database
     app = ctx.obj
-    known = known_marketplaces(app.db, app.settings)
+    known = known_marketplaces(app.existing_db, app.settings)
     chosen = [check_marketplace(marketplace, known)] if marketplace else known
-    report = sales_summary(app.db, chosen, app.clock.now(), hours, by.value,
+    report = sales_summary(app.existing_db, chosen, app.clock.now(), hours, by.value,
                            timedelta(minutes=app.settings.quota_cooldown_max_minutes), display_zone)
     if as_json:
         render.print_json(report)

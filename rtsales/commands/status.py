@@ -23,9 +23,10 @@ def status(
     from rtsales.status import collect_status, known_marketplaces
 
     app = ctx.obj
+    db = app.existing_db  # status never creates a database: a wrong path fails, --check included
     if marketplace:
-        marketplace = check_marketplace(marketplace, known_marketplaces(app.db, app.settings))
-    report = collect_status(app.db, app.settings, app.clock.now(), marketplace, days)
+        marketplace = check_marketplace(marketplace, known_marketplaces(db, app.settings))
+    report = collect_status(db, app.settings, app.clock.now(), marketplace, days)
     render.emit(report, as_json, render.status)
     if check and not report["ok"]:
         raise typer.Exit(1)

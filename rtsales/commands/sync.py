@@ -20,10 +20,14 @@ def sync(
     from rtsales.engine import SyncRun
 
     app = ctx.obj
-    app.settings.require_spapi()  # before opening (or creating) the database
+    app.require_spapi("sync")  # before opening (or creating) the database
     result = SyncRun(app.db, app.settings, app.clock).run()
     if as_json or not quiet:
         from rtsales import render  # rich: not for a quiet cron run
 
         render.emit(result, as_json, render.sync_result)
+    if result.hours_failed:
+        from rtsales import render
+
+        render.sync_failures(result)  # on stderr, --quiet or not: cron mails it
     raise typer.Exit(result.exit_code)

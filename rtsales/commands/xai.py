@@ -18,7 +18,7 @@ def quota(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from rtsales import render
     from rtsales.xai.report import quota_report
 
-    report = quota_report(ctx.obj.db, ctx.obj.settings, ctx.obj.clock.now())
+    report = quota_report(ctx.obj.existing_db, ctx.obj.settings, ctx.obj.clock.now())
     render.emit(report, as_json, render.xai_quota)
 
 

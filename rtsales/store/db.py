@@ -129,9 +129,13 @@ def _prepare(conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
     migrate(conn)
 
 
-def open_db(path: Path) -> Database:
-    """Open (creating if needed) and migrate the database at `path`; read-only if it must be."""
+def open_db(path: Path, *, create: bool = True) -> Database:
+    """Open (creating if needed, unless `create` is False) and migrate the database at `path`;
+    read-only if it must be."""
     path = Path(path)
+    if not create and not path.exists():
+        raise StoreError(f"database {path} does not exist",
+                         hint="point --db or RTSALES_DB at your database, or run `rtsales sync` first to create it")
     if _check_path(path):
         _create_private(path)
     read_only = not _writable(path)

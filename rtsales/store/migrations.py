@@ -221,8 +221,29 @@ def mark_as_rtsales(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # transactional: rolled back with the rest
 
 
+def _m007_run_history(conn: sqlite3.Connection) -> None:
+    # One row per sync, audit or fill-day run: inserted when it starts, completed when it ends,
+    # so a run that died keeps ended_at NULL. calls: JSON {operation: requests}. Kept 30 days.
+    conn.execute("""
+        CREATE TABLE rtsales_runs (
+            id            INTEGER PRIMARY KEY,
+            command       TEXT NOT NULL,
+            owner         TEXT NOT NULL,
+            started_at    TEXT NOT NULL,
+            ended_at      TEXT,
+            outcome       TEXT,
+            exit_code     INTEGER,
+            calls         TEXT NOT NULL DEFAULT '{}',
+            http_429      INTEGER NOT NULL DEFAULT 0,
+            hours_applied INTEGER NOT NULL DEFAULT 0,
+            hours_failed  INTEGER NOT NULL DEFAULT 0,
+            error         TEXT
+        )""")
+    conn.execute("CREATE INDEX ix_runs_started ON rtsales_runs (started_at)")
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers,
-                               mark_as_rtsales]
+                               mark_as_rtsales, _m007_run_history]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rtsales.simcron import SimulatedCron
+from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 from tests.conftest import at
 
 START = at("2026-03-10T12:07:00Z")
@@ -24,3 +25,10 @@ def cron(tmp_path: Path) -> Callable[..., SimulatedCron]:
 
 class Crash(BaseException):
     """Stands in for SIGKILL: no `except Exception` catches it, and no cleanup runs."""
+
+
+def loopback_env(base_url: str, db_path: Path, **extra: str) -> dict[str, str]:
+    """The settings of a real `rtsales` pointed at a simulator served on loopback (BackgroundServer)."""
+    return {"LWA_CLIENT_ID": DEFAULT_CLIENT_ID, "LWA_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "LWA_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN, "MARKETPLACE_IDS": US, "SPAPI_ENDPOINT": base_url,
+            "LWA_TOKEN_URL": f"{base_url}/auth/o2/token", "RTSALES_DB": str(db_path), **extra}

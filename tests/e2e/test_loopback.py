@@ -65,7 +65,7 @@ def test_sync_processes_fill_ledger_and_honour_cooldown(tmp_path: Path) -> None:
         clock.advance(timedelta(minutes=60))
         sim.set_faults(Faults(p429=1.0))
         hit = _sync(_env(server.base_url, db, clock.now()), tmp_path)
-        assert hit.returncode == 0 and json.loads(hit.stdout)["quota_hit"]
+        assert hit.returncode == 75 and json.loads(hit.stdout)["quota_hit"]  # a 429 before anything succeeded
         sim.set_faults(Faults())
         requests = len(sim.log.entries)
         clock.advance(timedelta(minutes=15))

@@ -21,10 +21,9 @@ from rtsales import lock
 from rtsales.cli import app
 from rtsales.clock import FrozenClock, iso, parse_hour
 from rtsales.quota import start_cooldown
-from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
-                               Simulator)
+from rtsales.simulator import BackgroundServer, Simulator
 from rtsales.store import open_db
-from tests.e2e.conftest import START, US
+from tests.e2e.conftest import START, US, loopback_env
 
 runner = CliRunner()
 DAY = "2026-03-08"
@@ -59,10 +58,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     clock = FrozenClock(START)
     sim = Simulator(seed=11, clock=clock)
     with BackgroundServer(sim) as server:
-        env = {"LWA_CLIENT_ID": DEFAULT_CLIENT_ID, "LWA_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-               "LWA_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN, "MARKETPLACE_IDS": US,
-               "SPAPI_ENDPOINT": server.base_url, "LWA_TOKEN_URL": f"{server.base_url}/auth/o2/token",
-               "RTSALES_DB": str(tmp_path / "op.db"), "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": "false"}
+        env = loopback_env(server.base_url, tmp_path / "op.db", ENABLE_VENDOR_RT_SALES_DAILY_AUDIT="false")
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         w = World(sim, clock, tmp_path / "op.db", monkeypatch)

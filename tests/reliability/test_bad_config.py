@@ -1,4 +1,5 @@
-"""Bad configuration: one `error: ... (hint)` line, exit 78, no API call, the database unchanged.
+"""Bad configuration: one `error: ... (hint)` line, exit 78, no API call, the database unchanged
+(but for the refused run, in its run history).
 
 Already proven elsewhere, not repeated here:
 - an unknown marketplace ID through the CLI (one line, exit 78, no file created):
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from pytest_httpx import HTTPXMock
 
-from tests.reliability.conftest import assert_one_error_line, invoke, snapshot
+from tests.reliability.conftest import Snapshot, assert_one_error_line, invoke, snapshot
 
 DAY = "2026-03-09"
 
@@ -67,8 +68,20 @@ def test_bad_setting(vendor_db: Path, vendor_env: dict[str, str], httpx_mock: HT
     before = snapshot(vendor_db)
     result = invoke(*args, env=env)
     assert_one_error_line(result, 78, *fragments)
-    assert snapshot(vendor_db) == before
+    after = snapshot(vendor_db)
+    assert _data(after) == _data(before)
+    # Settings that load name the database: its run history records the refused run, for status.
+    refused = [line for line in after or () if line not in (before or ()) and line not in _data(after)]
+    if fragments[0].startswith("missing configuration"):
+        assert len(refused) == 1 and "'config_error',78" in refused[0] and fragments[0] in refused[0]
+    else:
+        assert refused == []
     assert httpx_mock.get_requests() == []
+
+
+def _data(snap: Snapshot) -> list[str]:
+    """Everything but the run history's rows."""
+    return [line for line in snap or () if not line.startswith('INSERT INTO "rtsales_runs"')]
 
 
 @pytest.mark.parametrize("where", [".env", "prod.env"])

@@ -86,7 +86,11 @@ class Soak:
                 proc.communicate()
                 self.kills += 1
                 continue
-            assert proc.returncode in (0, 75), err
+            assert proc.returncode in (0, 1, 75), err
+            if proc.returncode == 1:  # every window this run tried failed (faults), nothing else went wrong
+                tallies = [m["tally"] for m in json.loads(out)["marketplaces"]]
+                assert sum(t["hours_failed"] for t in tallies) > 0, err
+                assert sum(t["hours_applied"] + t["reports_created"] for t in tallies) == 0, err
             if proc.returncode == 0:
                 outputs.append(json.loads(out))
         self.outputs.append(outputs)
