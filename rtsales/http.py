@@ -2,7 +2,8 @@
 
 Each client builds its httpx.Client here and wraps calls in `retrying()`, which
 retries only transient failures (timeouts, connection errors, and whatever the
-client marks with TransientHttpError) and sleeps through the injected clock.
+client marks with TransientHttpError) and sleeps through the injected clock. Each
+request goes out through `logged_send`, which logs it at debug level (`-v`).
 
 HTTP_TIMEOUT_SECONDS is the whole budget of one request attempt: connecting, sending,
 the response headers and the whole body, streamed or not. httpx's own timeouts bound
@@ -14,6 +15,7 @@ whose every operation waits at most the time left and raises a timeout past it
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -67,6 +69,26 @@ def retrying(clock: Clock, attempts: int = ATTEMPTS,
         sleep=clock.sleep,
         reraise=True,
     )
+
+
+def logged_send(log: logging.Logger, what: str, send: Callable[[], httpx.Response],
+                detail: Callable[[httpx.Response], str] | None = None) -> httpx.Response:
+    """Send one request and log it at debug level: `what` (the API, operation and IDs, never a URL:
+    some carry a key or a signature), the HTTP status or the failure, and the milliseconds it took
+    (real time, not the injected clock: it measures the network). `detail` adds what the answer says."""
+    started = time.monotonic()
+    try:
+        response = send()
+    except httpx.HTTPError as exc:
+        log.debug("%s: %s after %d ms", what, describe_failure(exc), elapsed_ms(started))
+        raise
+    more = detail(response) if detail is not None and log.isEnabledFor(logging.DEBUG) else ""
+    log.debug("%s: HTTP %d in %d ms%s", what, response.status_code, elapsed_ms(started), more)
+    return response
+
+
+def elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -3,29 +3,99 @@
 One shared stdout console and one stderr console. Rich drops colour by itself
 when output is not a terminal (pipes, cron); NO_COLOR is honoured too. `--json`
 output bypasses rich entirely. Dynamic text is escaped and secrets redacted.
+
+Off a terminal (a pipe, a file, cron) nothing is wrapped or padded: one message is
+one line, whatever its length, and no line ends in blanks. There, every stderr line
+starts with the UTC time it was written (`2026-12-01T14:03:00Z `), as the log lines
+of `rtsales.logs` do: wall-clock time, not RTSALES_NOW, since a log is read beside
+cron's own records. On a terminal, stderr lines are not stamped and long runs show
+a transient line saying what they do (`activity`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, is_dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, TextIO
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from rtsales import logs
 from rtsales.clock import format_duration, show_instant
 from rtsales.redaction import redact
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 100_000  # off a terminal: wide enough that no message or table row ever wraps
+_PADDING = re.compile(r"[ \t]+(?=\n)")
+
+
+class _Stream:
+    """sys.stdout or sys.stderr as it is at each write (tests swap them). Off a terminal, each line
+    loses the blanks rich pads table cells and titles with and, on stderr, starts with its time."""
+
+    def __init__(self, name: str, stamped: bool):
+        self._name, self._stamped = name, stamped
+        self._line_start = True
+
+    def _target(self) -> TextIO:
+        stream = getattr(sys, self._name)
+        # Under a live display rich swaps in a proxy that prints through this console: write past it, as rich does.
+        return getattr(stream, "rich_proxied_file", stream)  # type: ignore[no-any-return]
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target(), "encoding", None) or "utf-8"
+
+    def isatty(self) -> bool:
+        try:
+            return self._target().isatty()
+        except ValueError:  # closed
+            return False
+
+    def fileno(self) -> int:
+        return self._target().fileno()
+
+    def write(self, text: str) -> int:
+        if text and not self.isatty():
+            text = _PADDING.sub("", text)
+            if self._stamped:
+                text = self._stamp(text)
+        return self._target().write(text)
+
+    def _stamp(self, text: str) -> str:
+        lines = text.split("\n")
+        stamp = logs.stamp()
+        stamped = [stamp + line if line and (i or self._line_start) else line for i, line in enumerate(lines)]
+        self._line_start = text.endswith("\n")
+        return "\n".join(stamped)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+
+class _Console(Console):
+    """A rich Console that wraps at the terminal's width on a terminal, and nowhere else."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console(file=_Stream("stdout", stamped=False), highlight=False)  # type: ignore[arg-type]
+err_console = _Console(file=_Stream("stderr", stamped=True), highlight=False)  # type: ignore[arg-type]
 
 
 def text(value: object) -> str:
@@ -196,6 +266,17 @@ def sync_result(result: Any) -> None:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {until})")
 
 
+DOCTOR_MARKS = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "bold red"), "skip": ("-", "dim")}
+
+
+def doctor(report: dict[str, Any]) -> None:
+    """One line per check: mark, name, what was found and, unless it passed, the fix."""
+    for check in report["checks"]:
+        mark, style = DOCTOR_MARKS[check["status"]]
+        fix = f" [dim](fix: {text(check['fix'])})[/]" if check["fix"] else ""
+        console.print(f"[{style}]{mark}[/] {text(check['name'])}: {text(check['detail'])}{fix}", soft_wrap=True)
+
+
 def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,
                     refresh_token: str) -> None:
     """What `rtsales simulator serve` prints once it listens: the settings that point at it."""
@@ -342,15 +423,36 @@ def keepa_products(report: dict[str, Any]) -> None:
 
 
 @contextmanager
+def activity(enabled: bool = True) -> Iterator[None]:
+    """On a terminal's stderr, a transient line saying what the run does or waits for: the latest
+    HTTP call or wait that rtsales logs at debug level. Nothing anywhere else, nor with -v (the
+    log lines say it already)."""
+    if not enabled or not err_console.is_terminal or logs.is_verbose():
+        yield
+        return
+    with err_console.status("starting", spinner="dots") as shown, logs.listen(
+            lambda message: shown.update(_doing(message))):
+        yield
+
+
+def _doing(message: str) -> Text:
+    return Text(message, no_wrap=True, overflow="ellipsis")
+
+
+@contextmanager
 def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr (only on a terminal) fed with (hours applied, hours wanted)."""
+    """A progress bar on stderr (only on a terminal) fed with (hours fetched, hours wanted), with
+    what the run does or waits for beside it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    shown = enabled and err_console.is_terminal
     progress = Progress(TextColumn(text(title)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console, disable=not enabled or not err_console.is_terminal)
-    task = progress.add_task(title, total=None)
-    with progress:
+                        TextColumn("{task.fields[doing]}", markup=False), console=err_console, disable=not shown)
+    task = progress.add_task(title, total=None, doing="")
+    following = logs.listen(lambda message: progress.update(task, doing=message[:60])) if shown else nullcontext()
+    with progress, following:
         yield lambda done, total: progress.update(task, completed=done, total=total)
+        progress.update(task, doing="")
 
 
 def _money(value: float | None) -> str:
