@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from rtsales import audits, lock, scheduler, skew
-from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_hour, parse_instant
+from rtsales.clock import HOUR, Clock, floor_hour, format_duration, iso, parse_hour, parse_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
@@ -261,6 +261,9 @@ class SyncRun:
             return
         deadline = self.deadline
         while self.clock.now() + POLL_INTERVAL < deadline and self._anything_in_flight():
+            reports = sum(len(in_flight(self.db.conn, mp)) for mp in self.leased)
+            log.debug("waiting %s for %d report(s) Amazon is still preparing",
+                      format_duration(POLL_INTERVAL.total_seconds()), reports)
             self.clock.sleep(POLL_INTERVAL.total_seconds())
             self._phase("resume", lambda: self._resume_all(worker))
             if self.on_progress:

@@ -25,10 +25,12 @@ from typing import Any
 
 import httpcore
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from rtsales import __version__
-from rtsales.clock import Clock
+from rtsales.clock import Clock, format_duration
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"rtsales/{__version__} (Language=Python)"
 ATTEMPTS = 3
@@ -67,8 +69,17 @@ def retrying(clock: Clock, attempts: int = ATTEMPTS,
         wait=wait_exponential(multiplier=1, min=1, max=10),
         retry=retry_if_exception(should_retry),
         sleep=clock.sleep,
+        before_sleep=_say_retry,
         reraise=True,
     )
+
+
+def _say_retry(state: RetryCallState) -> None:
+    """What the run waits for between attempts (debug: -v, and a terminal's status line)."""
+    failure = state.outcome.exception() if state.outcome is not None else None
+    seconds = state.next_action.sleep if state.next_action is not None else 0.0
+    log.debug("waiting %s to try again after %s", format_duration(seconds),
+              describe_failure(failure) if failure is not None else "a failure")
 
 
 def logged_send(log: logging.Logger, what: str, send: Callable[[], httpx.Response],

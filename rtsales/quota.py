@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, iso, later, parse_instant, show_instant
+from rtsales.clock import Clock, format_duration, iso, later, parse_instant, show_instant
 from rtsales.errors import SpApiQuotaError
 from rtsales.store import transaction
 
@@ -216,6 +216,7 @@ class Pacer:
         while (wait := take_token(self._db, operation, plan, self._clock.now())) > 0:
             if self._clock.frozen or wait > (self._deadline - self._clock.now()).total_seconds():
                 raise OutOfTokens(operation, wait)
+            log.debug("waiting %s for a %s token (usage plan)", format_duration(wait), operation)
             self._clock.sleep(wait)
             self.waited += wait
             if self._on_wait:

@@ -155,3 +155,41 @@ def _read_all(fd: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_run_says_what_it_waits_for(tmp_path: Path) -> None:
+    """What a terminal's status line (and -v) shows while a run waits: Amazon preparing reports."""
+    from rtsales import logs
+    from rtsales.engine import SyncRun
+    from rtsales.simcron import simulator_settings
+    from tests.clocks import SteppingClock
+
+    clock = SteppingClock(START)
+    sim = Simulator(seed=4, clock=clock)
+    settings = simulator_settings(tmp_path / "w.db", (US,), START)
+    messages: list[str] = []
+    with logs.listen(messages.append):
+        result = SyncRun(open_db(tmp_path / "w.db"), settings, clock, sim.transport()).run()
+    assert result.marketplaces[0].tally.hours_applied > 0
+    waits = [m for m in messages if m.startswith("waiting ")]
+    assert waits and all(re.fullmatch(r"waiting 30s for \d+ report\(s\) Amazon is still preparing", m)
+                         for m in waits), messages
+
+
+def test_fill_day_progress_has_its_total_before_the_first_request(tmp_path: Path) -> None:
+    """The bar reads 0/24 from the start, not 0/?, and counts the hours this run fetched again."""
+    from rtsales.operator import fill_day
+    from rtsales.simcron import SimulatedCron
+    from tests.clocks import SteppingClock
+
+    cron = SimulatedCron(tmp_path / "f.db", (US,), START)
+    cron.cycle()
+    cron.cycle()
+    clock = SteppingClock(cron.clock.now())
+    cron.sim.clock = clock
+    seen: list[tuple[int, int, int]] = []
+    before = len(cron.sim.log.entries)
+    fill_day(cron.db, cron.settings, clock, "2026-03-08", "UTC", (US,), transport=cron.sim.transport(),
+             on_progress=lambda done, total: seen.append((done, total, len(cron.sim.log.entries))))
+    assert seen[0] == (0, 24, before), seen  # before any request; every hour was held already, none fetched yet
+    assert seen[-1][:2] == (24, 24)
