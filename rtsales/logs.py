@@ -1,9 +1,10 @@
 """Logging set-up: quiet by default, -v for debug, secrets always masked.
 
-Every log line starts with the UTC wall-clock time it was written, in the ISO form
-`2026-12-01T14:03:00Z` (the one timestamp format of rtsales' stderr; `rtsales.render`
-stamps its stderr lines off a terminal with the same `stamp()`). Wall-clock time, not
-the injected Clock: a log line says when it was written, RTSALES_NOW or not.
+A log line reads like rtsales' other stderr lines, `warning: message`, and off a
+terminal (cron, pipes) or with -v it starts with the UTC wall-clock time it was
+written, `2026-12-01T14:03:00Z ` (`rtsales.render` stamps its stderr lines off a
+terminal with the same `stamp()`). Wall-clock time, not the injected Clock: a log
+line says when it was written, RTSALES_NOW or not. -v adds the logger's name.
 
 With -v every HTTP call is logged at DEBUG by the client that sends it (operation,
 status, milliseconds, report ID; never a URL, which may carry a key or a signature).
@@ -25,14 +26,29 @@ ROOT = "rtsales"
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def stamp() -> str:
-    """The prefix of a stderr line off a terminal: the UTC time now, and a space."""
-    return time.strftime(_STAMP, time.gmtime()) + " "
+def stamp(at: float | None = None) -> str:
+    """The prefix of a stderr line off a terminal: the UTC time (now, or `at`), and a space."""
+    return time.strftime(_STAMP, time.gmtime(at)) + " "
 
 
-class _UtcFormatter(logging.Formatter):
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (stdlib)
-        return time.strftime(_STAMP, time.gmtime(record.created))
+def on_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
+class _Formatter(logging.Formatter):
+    """`[time ]level[ logger]: message`, the message with any traceback below it."""
+
+    def __init__(self, verbose: bool):
+        super().__init__("%(message)s")
+        self._verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamped = self._verbose or not on_terminal(sys.stderr)
+        where = f" {record.name}" if self._verbose else ""
+        return f"{stamp(record.created) if stamped else ''}{record.levelname.lower()}{where}: {super().format(record)}"
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
@@ -55,7 +71,7 @@ def is_verbose() -> bool:
 def configure(verbose: bool) -> None:
     handler = _Stderr()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Formatter(verbose))
     handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root = logging.getLogger(ROOT)
     root.handlers[:] = [handler]

@@ -105,8 +105,8 @@ def active_cooldown(db: Database, api: str, now: datetime, longest: timedelta | 
         if (api, cooldown.until) not in _reported:  # checked before every request: say it once
             _reported.add((api, cooldown.until))
             log.warning("ignoring the stored %s cooldown until %s: it ends more than QUOTA_COOLDOWN_MAX_MINUTES "
-                        "(%d min) from now (%s); clock set back?", api, iso(cooldown.until),
-                        longest.total_seconds() // 60, iso(now))
+                        "(%d min) from now (%s); clock set back?", api, show_instant(cooldown.until, now),
+                        longest.total_seconds() // 60, show_instant(now, now))
         return None
     return cooldown
 

@@ -55,10 +55,7 @@ class _Stream:
         return getattr(self._target(), "encoding", None) or "utf-8"
 
     def isatty(self) -> bool:
-        try:
-            return self._target().isatty()
-        except ValueError:  # closed
-            return False
+        return logs.on_terminal(self._target())
 
     def fileno(self) -> int:
         return self._target().fileno()
@@ -173,7 +170,8 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> No
     console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
     ledger = "  ".join(f"{state} {n}" for state, n in m["ledger"].items())
     age = m["last_applied_age_minutes"]
-    last = f"{m['last_applied_hour']} ({age // 60} h {age % 60} min ago)" if age is not None else "never"
+    last = (f"{show_instant(m['last_applied_hour'], now)} ({format_duration(age * 60)} ago)" if age is not None
+            else "never")
     lock = m["lock"]
     lock_text = "free" if lock is None else (
         f"{lock['owner']} until {show_instant(lock['expires_at'], now)}" + (" (stale)" if lock["stale"] else ""))
@@ -194,7 +192,7 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any]) -> No
     console.print(grid)
     for failed in m["failed"]:
         retry = show_instant(failed["next_retry_utc"], now)
-        console.print(f"  [red]FAILED[/] {text(failed['hour_utc'])} retry {text(retry)}: "
+        console.print(f"  [red]FAILED[/] {text(show_instant(failed['hour_utc'], now))} retry {text(retry)}: "
                       f"{text((failed['last_error'] or '')[:100])}", soft_wrap=True)
     _grid(m["grid"])
     console.print()
@@ -255,7 +253,7 @@ def sync_result(result: Any) -> None:
         state = m.state if m.state != "worked" else "ok"
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
                      t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
-    table(f"rtsales sync at {result.started_at}",
+    table(f"rtsales sync at {show_instant(result.started_at, result.started_at)}",
           ["marketplace", "state", "reports", "applied", "rows", "failed", "done/total"], rows)
     for m in result.marketplaces:
         if m.stolen_from:
@@ -309,7 +307,7 @@ def demo_cycle(number: int, result: Any) -> None:
 def _fresh(result: Any) -> str:
     """How fresh the newest hour in the database is, as of this run."""
     ages = [m.newest_age_minutes for m in result.marketplaces if m.newest_age_minutes is not None]
-    return f"; newest hour held ended {min(ages)} min ago" if ages else ""
+    return f"; newest hour held ended {format_duration(min(ages) * 60)} ago" if ages else ""
 
 
 def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
@@ -402,7 +400,7 @@ def keepa_balance(report: dict[str, Any]) -> None:
          "never at this refill rate" if until is None else "reached" if until == 0 else f"in {format_duration(until)}"),
         (f"request of {report['cost']} tokens", _wait_text(report)),
     ]
-    table(f"Keepa tokens at {report['now_utc']}", ["", "value"], rows)
+    table(f"Keepa tokens at {show_instant(report['now_utc'], report['now_utc'])}", ["", "value"], rows)
     if report["cooldown_until"]:
         until = show_instant(report["cooldown_until"], report["now_utc"])
         warn(f"Keepa cooling down after NOT_ENOUGH_TOKEN until {until}")

@@ -193,3 +193,16 @@ def test_fill_day_progress_has_its_total_before_the_first_request(tmp_path: Path
              on_progress=lambda done, total: seen.append((done, total, len(cron.sim.log.entries))))
     assert seen[0] == (0, 24, before), seen  # before any request; every hour was held already, none fetched yet
     assert seen[-1][:2] == (24, 24)
+
+
+def test_a_cooldown_is_told_in_one_format(tmp_path: Path) -> None:
+    """The 429 warning, the sync summary and status all say `until 12:37 UTC`, never the stored ISO form."""
+    from rtsales.simulator import Faults
+    clock = FrozenClock(START)
+    with BackgroundServer(Simulator(seed=4, clock=clock, faults=Faults(p429=1.0))) as server:
+        env = _env(tmp_path / "c.db", server.base_url)
+        hit = _run(["sync"], env, tmp_path)
+        status = _run(["status"], env, tmp_path)
+    said = hit.stdout + hit.stderr + status.stdout + status.stderr
+    assert hit.stderr.count("until 12:37 UTC") >= 2 and "until 12:37 UTC" in status.stdout, said
+    assert "2026-03-10T12:37" not in said and "12:37:00Z" not in said
