@@ -267,9 +267,11 @@ def sync_result(result: Any) -> None:
 DOCTOR_MARKS = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "bold red"), "skip": ("-", "dim")}
 
 
-def doctor(report: dict[str, Any]) -> None:
+def doctor(report: dict[str, Any], problems_only: bool = False) -> None:
     """One line per check: mark, name, what was found and, unless it passed, the fix."""
     for check in report["checks"]:
+        if problems_only and check["status"] not in ("warn", "fail"):
+            continue
         mark, style = DOCTOR_MARKS[check["status"]]
         fix = f" [dim](fix: {text(check['fix'])})[/]" if check["fix"] else ""
         console.print(f"[{style}]{mark}[/] {text(check['name'])}: {text(check['detail'])}{fix}", soft_wrap=True)
