@@ -64,12 +64,13 @@ def run_doctor(env_file: Path | None, db_path: Path | None, transport: httpx.Bas
     clock = settings.clock()
     now = clock.now()
     settings_check = _settings(settings, problem)
-    database, db = _database(Path(settings.db_path))
+    db_file = Path(os.path.abspath(settings.db_path))  # paths in fixes that work from any folder
+    database, db = _database(db_file)
     try:
         cooldown = _cooldown(db, settings, now) if db else Check("cooldown", SKIP, "no database to read it from")
         login, reports = _amazon(settings, clock, transport, settings_check.status == OK,
                                  cooling=cooldown.status == FAIL)
-        checks = [settings_check, database, _file_mode("database mode", Path(settings.db_path), "your sales"),
+        checks = [settings_check, database, _file_mode("database mode", db_file, "your sales"),
                   _file_mode(".env mode", env_file or settings.env_file or Path(".env"), "your credentials"),
                   login, reports, _marketplaces(settings.marketplace_ids),
                   _cron(db, settings, now) if db else Check("cron", SKIP, "no database to read it from"),
@@ -77,7 +78,7 @@ def run_doctor(env_file: Path | None, db_path: Path | None, transport: httpx.Bas
     finally:
         if db is not None:
             db.conn.close()
-    return {"ok": all(c.status != FAIL for c in checks), "now_utc": iso(now), "db": str(settings.db_path),
+    return {"ok": all(c.status != FAIL for c in checks), "now_utc": iso(now), "db": str(db_file),
             "checks": [asdict(c) for c in checks]}
 
 
