@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, coercion
-from rtsales.commands import demo, keepa, operator, runs, simulator, status, sync, xai
+from rtsales.commands import demo, doctor, keepa, operator, runs, simulator, status, sync, xai
 from rtsales.commands.options import examples
 from rtsales.errors import ExitCode, RtsalesError, Terminated
 
@@ -72,11 +72,16 @@ class _ErrorBoundary(TyperGroup):
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone shows here, not as a flush error at exit
+            return result
         except (typer.Exit, typer.Abort, typer.TyperException) as exc:
             if _is_usage_error(exc):
                 _usage(exc)
+            _flush_stdout()
             raise
+        except BrokenPipeError:
+            _reader_gone()
         except RtsalesError as exc:
             _fail(exc)
         except Terminated:
@@ -94,6 +99,28 @@ class _ErrorBoundary(TyperGroup):
             _error(f"unexpected error: {exc.__class__.__name__}: {exc}",
                    "set RTSALES_DEBUG=1 to see the traceback")
             raise typer.Exit(int(ExitCode.FAILURE)) from None
+
+
+def _reader_gone() -> NoReturn:
+    """stdout's reader went away (`rtsales sales --csv | head -1`): stop without a word, as a writer
+    killed by SIGPIPE would (141). stdout now points at /dev/null, so that the interpreter's last
+    flush of what is still buffered fails no more (the recipe of Python's `signal` documentation)."""
+    _to_devnull(sys.stdout)
+    raise typer.Exit(int(ExitCode.BROKEN_PIPE))
+
+
+def _to_devnull(stream: Any) -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError):  # no file descriptor: a test's captured stream
+        pass
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
 
 
 def _fail(exc: RtsalesError) -> NoReturn:
@@ -150,12 +177,15 @@ def root(
     from rtsales.context import AppContext
 
     logs.configure(verbose)
+    if ctx.invoked_subcommand == "doctor":  # it reports settings that do not load instead of stopping at them
+        return
     app_ctx = AppContext(settings=load_settings(env_file=env_file, db_path=db), verbose=verbose)
     ctx.obj = app_ctx
     ctx.call_on_close(app_ctx.close)
 
 
 app.command("status", epilog=status.EXAMPLES)(status.status)
+app.command("doctor", epilog=doctor.EXAMPLES)(doctor.doctor)
 app.command("sync", epilog=sync.EXAMPLES)(sync.sync)
 app.command("runs", epilog=runs.EXAMPLES)(runs.runs)
 app.command("demo", epilog=demo.EXAMPLES)(demo.demo)
@@ -177,6 +207,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
+    except BrokenPipeError:  # stderr's reader went away too, while an error was being told
+        _to_devnull(sys.stderr)
+        sys.exit(int(ExitCode.BROKEN_PIPE))
     except Exception:  # only with RTSALES_DEBUG does an unknown error get this far
         # The traceback, with secrets masked like every other line rtsales writes (no locals).
         from rtsales.redaction import redact

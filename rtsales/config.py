@@ -2,7 +2,8 @@
 
 The root CLI callback calls `load_settings()`; nothing reads the environment at
 import time. Validation collects every problem and reports them in one
-ConfigError (exit 78). Credentials are checked only by `require_spapi()` and
+ConfigError (exit 78); `load_settings_leniently` (for `rtsales doctor`) gives what
+can be read beside that error instead. Credentials are checked only by `require_spapi()` and
 `require_xai()` and `require_keepa()`, so commands that call no API work without them.
 """
 
@@ -12,7 +13,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ class Settings:
     lwa_client_id: str | None = None
     lwa_client_secret: Secret | None = None
     lwa_refresh_token: Secret | None = None
+    lwa_client_secret_rotated: date | None = None  # Amazon expires an LWA client secret 180 days after it is issued
     now: datetime | None = None
     quota_cooldown_minutes: int = 30
     quota_cooldown_max_minutes: int = 240
@@ -184,6 +186,16 @@ def _instant(text: str) -> datetime:
     return value
 
 
+def _day(text: str) -> date:
+    try:
+        value = date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"must be a date YYYY-MM-DD from {EARLIEST.date()} to {LATEST.date() - timedelta(days=1)}")
+    return value
+
+
 def _key_safe_url(text: str) -> str:
     # The bearer key travels with every request: plain http only where it cannot leave the host.
     url = _url(text)
@@ -201,6 +213,7 @@ MILLION = 1_000_000
 _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RTSALES_DB": ("db_path", Path),
     "LWA_TOKEN_URL": ("lwa_token_url", _url),
+    "LWA_CLIENT_SECRET_ROTATED": ("lwa_client_secret_rotated", _day),
     "RTSALES_NOW": ("now", _instant),
     "QUOTA_COOLDOWN_MINUTES": ("quota_cooldown_minutes", _Whole(1, WEEK_MINUTES)),
     "QUOTA_COOLDOWN_MAX_MINUTES": ("quota_cooldown_max_minutes", _Whole(1, WEEK_MINUTES)),
@@ -320,6 +333,31 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
                   environ: Mapping[str, str] | None = None) -> Settings:
     """Build the frozen Settings once; raise ConfigError listing every problem."""
     env, chosen = _merged_env(env_file, os.environ if environ is None else environ)
+    values, problems = _values(env, chosen, db_path)
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems),
+                          hint=f"fix these in the environment or in {chosen or '.env'} (see .env.example)")
+    return Settings(**values)
+
+
+def load_settings_leniently(env_file: Path | None = None, db_path: Path | None = None,
+                            environ: Mapping[str, str] | None = None) -> tuple[Settings, ConfigError | None]:
+    """Settings with every invalid value left at its default (an unreadable env file left out),
+    and the error `load_settings` raises, if any: `rtsales doctor` reports it and checks the rest."""
+    environ = os.environ if environ is None else environ
+    try:
+        return load_settings(env_file, db_path, environ), None
+    except ConfigError as exc:
+        problem = exc
+    try:
+        env, chosen = _merged_env(env_file, environ)
+    except ConfigError:
+        env, chosen = {k: v.strip() for k, v in environ.items() if v.strip()}, None
+    return Settings(**_values(env, chosen, db_path)[0]), problem
+
+
+def _values(env: dict[str, str], chosen: Path | None, db_path: Path | None) -> tuple[dict[str, Any], list[str]]:
+    """Settings fields from the merged environment (invalid ones left out), and the problems found."""
     problems: list[str] = []
     values: dict[str, Any] = {"env_file": chosen, **_simple_values(env, problems)}
     ids = _marketplaces(env, problems)
@@ -328,12 +366,9 @@ def load_settings(env_file: Path | None = None, db_path: Path | None = None,
     for name, attr in (("LWA_CLIENT_SECRET", "lwa_client_secret"), ("LWA_REFRESH_TOKEN", "lwa_refresh_token"),
                        ("XAI_API_KEY", "xai_api_key"), ("KEEPA_API_KEY", "keepa_api_key")):
         values[attr] = Secret(env[name]) if name in env else None
-    if problems:
-        raise ConfigError("invalid configuration: " + "; ".join(problems),
-                          hint=f"fix these in the environment or in {chosen or '.env'} (see .env.example)")
     if db_path is not None:
         values["db_path"] = db_path
-    return Settings(**values)
+    return values, problems
 
 
 def setting_names() -> list[str]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from rtsales import audits, lock, runs, scheduler, skew
-from rtsales.clock import HOUR, Clock, floor_hour, iso, parse_hour, parse_instant
+from rtsales.clock import HOUR, Clock, floor_hour, format_duration, iso, parse_hour, parse_instant, show_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
@@ -237,6 +237,9 @@ class SyncRun:
             return
         deadline = self.deadline
         while self.clock.now() + POLL_INTERVAL < deadline and self._anything_in_flight():
+            reports = sum(len(in_flight(self.db.conn, mp)) for mp in self.leased)
+            log.debug("waiting %s for %d report(s) Amazon is still preparing",
+                      format_duration(POLL_INTERVAL.total_seconds()), reports)
             self.clock.sleep(POLL_INTERVAL.total_seconds())
             self._phase("resume", lambda: self._resume_all(worker))
             if self.on_progress:
@@ -324,7 +327,7 @@ class SyncRun:
         cooldown = start_cooldown(self.db, SPAPI, self.clock.now(), base, self._longest_cooldown())
         self.result.quota_hit = exc.message
         self.result.cooldown_until = iso(cooldown.until)
-        log.warning("SP-API 429: all SP-API calls stop until %s", iso(cooldown.until))
+        log.warning("SP-API 429: all SP-API calls stop until %s", show_instant(cooldown.until, self.clock.now()))
 
     def _client(self) -> SpApiClient:
         from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     TEMPFAIL = 75  # EX_TEMPFAIL: skipped because of a cooldown or a busy lock
     CONFIG = 78  # EX_CONFIG
     INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head -1`); nothing else is said
     TERMINATED = 143  # 128 + SIGTERM: stopped by systemd, docker or a timeout, leases released
 
 

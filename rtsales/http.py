@@ -2,7 +2,8 @@
 
 Each client builds its httpx.Client here and wraps calls in `retrying()`, which
 retries only transient failures (timeouts, connection errors, and whatever the
-client marks with TransientHttpError) and sleeps through the injected clock.
+client marks with TransientHttpError) and sleeps through the injected clock. Each
+request goes out through `logged_send`, which logs it at debug level (`-v`).
 
 HTTP_TIMEOUT_SECONDS is the whole budget of one request attempt: connecting, sending,
 the response headers and the whole body, streamed or not. httpx's own timeouts bound
@@ -14,6 +15,7 @@ whose every operation waits at most the time left and raises a timeout past it
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -23,10 +25,12 @@ from typing import Any
 
 import httpcore
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from rtsales import __version__
-from rtsales.clock import Clock
+from rtsales.clock import Clock, format_duration
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"rtsales/{__version__} (Language=Python)"
 ATTEMPTS = 3
@@ -65,8 +69,37 @@ def retrying(clock: Clock, attempts: int = ATTEMPTS,
         wait=wait_exponential(multiplier=1, min=1, max=10),
         retry=retry_if_exception(should_retry),
         sleep=clock.sleep,
+        before_sleep=_say_retry,
         reraise=True,
     )
+
+
+def _say_retry(state: RetryCallState) -> None:
+    """What the run waits for between attempts (debug: -v, and a terminal's status line)."""
+    failure = state.outcome.exception() if state.outcome is not None else None
+    seconds = state.next_action.sleep if state.next_action is not None else 0.0
+    log.debug("waiting %s to try again after %s", format_duration(seconds),
+              describe_failure(failure) if failure is not None else "a failure")
+
+
+def logged_send(log: logging.Logger, what: str, send: Callable[[], httpx.Response],
+                detail: Callable[[httpx.Response], str] | None = None) -> httpx.Response:
+    """Send one request and log it at debug level: `what` (the API, operation and IDs, never a URL:
+    some carry a key or a signature), the HTTP status or the failure, and the milliseconds it took
+    (real time, not the injected clock: it measures the network). `detail` adds what the answer says."""
+    started = time.monotonic()
+    try:
+        response = send()
+    except httpx.HTTPError as exc:
+        log.debug("%s: %s after %d ms", what, describe_failure(exc), elapsed_ms(started))
+        raise
+    more = detail(response) if detail is not None and log.isEnabledFor(logging.DEBUG) else ""
+    log.debug("%s: HTTP %d in %d ms%s", what, response.status_code, elapsed_ms(started), more)
+    return response
+
+
+def elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def describe_failure(exc: BaseException) -> str:

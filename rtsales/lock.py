@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import iso, later
+from rtsales.clock import iso, later, show_instant
 from rtsales.errors import LockLostError
 from rtsales.store import transaction
 
@@ -56,9 +56,10 @@ def acquire(db: Database, name: str, owner: str, now: datetime, ttl: timedelta) 
     if holder != owner:
         if holder_expires > expires:
             log.warning("took over lock %s from %s: it expires %s, more than LOCK_TTL_MINUTES (%d min) from now "
-                        "(%s); clock set back?", name, holder, holder_expires, ttl.total_seconds() // 60, iso(now))
+                        "(%s); clock set back?", name, holder, show_instant(holder_expires, now),
+                        ttl.total_seconds() // 60, show_instant(now, now))
         else:
-            log.warning("stole expired lock %s from %s (expired %s)", name, holder, holder_expires)
+            log.warning("stole expired lock %s from %s (expired %s)", name, holder, show_instant(holder_expires, now))
         return LeaseResult(True, expires_at=expires, stolen_from=holder)
     return LeaseResult(True, expires_at=expires)
 

@@ -125,11 +125,16 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
                 reopen(conn, mp, keys, now, sources=(HourStatus.FAILED, HourStatus.UNAVAILABLE))
 
     def progress() -> None:
+        """Hours of the day this run has fetched (applied since it began) of all it wants: the total
+        is known, and told, before the first request."""
         if on_progress:
-            done = db.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE status = 'APPLIED' AND hour_utc IN "
-                              f"({','.join('?' * len(keys))})", keys).fetchone()[0]
+            done = db.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE status = 'APPLIED' AND updated_at >= ? "
+                              f"AND marketplace_id IN ({','.join('?' * len(marketplaces))}) "
+                              f"AND hour_utc IN ({','.join('?' * len(keys))})",
+                              [iso(now), *marketplaces, *keys]).fetchone()[0]
             on_progress(done, len(keys) * len(marketplaces))
 
+    progress()
     result = SyncRun(db, settings, clock, transport, command="fill-day", marketplaces=marketplaces,
                      cron_audits=False, prepare=reopen_day, on_progress=progress, focus=set(keys)).run()
     refuse_if_skipped(result)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from rtsales.clock import Clock, iso, later, parse_instant, show_instant
+from rtsales.clock import Clock, format_duration, iso, later, parse_instant, show_instant
 from rtsales.errors import SpApiQuotaError
 from rtsales.store import transaction
 
@@ -105,8 +105,8 @@ def active_cooldown(db: Database, api: str, now: datetime, longest: timedelta | 
         if (api, cooldown.until) not in _reported:  # checked before every request: say it once
             _reported.add((api, cooldown.until))
             log.warning("ignoring the stored %s cooldown until %s: it ends more than QUOTA_COOLDOWN_MAX_MINUTES "
-                        "(%d min) from now (%s); clock set back?", api, iso(cooldown.until),
-                        longest.total_seconds() // 60, iso(now))
+                        "(%d min) from now (%s); clock set back?", api, show_instant(cooldown.until, now),
+                        longest.total_seconds() // 60, show_instant(now, now))
         return None
     return cooldown
 
@@ -216,6 +216,7 @@ class Pacer:
         while (wait := take_token(self._db, operation, plan, self._clock.now())) > 0:
             if self._clock.frozen or wait > (self._deadline - self._clock.now()).total_seconds():
                 raise OutOfTokens(operation, wait)
+            log.debug("waiting %s for a %s token (usage plan)", format_duration(wait), operation)
             self._clock.sleep(wait)
             self.waited += wait
             if self._on_wait:

@@ -3,31 +3,97 @@
 One shared stdout console and one stderr console. Rich drops colour by itself
 when output is not a terminal (pipes, cron); NO_COLOR is honoured too. `--json`
 output bypasses rich entirely. Dynamic text is escaped and secrets redacted.
+
+Off a terminal (a pipe, a file, cron) nothing is wrapped or padded: one message is
+one line, whatever its length, and no line ends in blanks. There, every stderr line
+starts with the UTC time it was written (`2026-12-01T14:03:00Z `), as the log lines
+of `rtsales.logs` do: wall-clock time, not RTSALES_NOW, since a log is read beside
+cron's own records. On a terminal, stderr lines are not stamped and long runs show
+a transient line saying what they do (`activity`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, is_dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, TextIO
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from rtsales import figures
+from rtsales import figures, logs
 from rtsales.clock import format_duration, parse_instant, show_instant
 from rtsales.figures import money as _money
 from rtsales.redaction import redact
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 100_000  # off a terminal: wide enough that no message or table row ever wraps
+_PADDING = re.compile(r"[ \t]+(?=\n)")
+
+
+class _Stream:
+    """sys.stdout or sys.stderr as it is at each write (tests swap them). Off a terminal, each line
+    loses the blanks rich pads table cells and titles with and, on stderr, starts with its time."""
+
+    def __init__(self, name: str, stamped: bool):
+        self._name, self._stamped = name, stamped
+        self._line_start = True
+
+    def _target(self) -> TextIO:
+        stream = getattr(sys, self._name)
+        # Under a live display rich swaps in a proxy that prints through this console: write past it, as rich does.
+        return getattr(stream, "rich_proxied_file", stream)  # type: ignore[no-any-return]
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target(), "encoding", None) or "utf-8"
+
+    def isatty(self) -> bool:
+        return logs.on_terminal(self._target())
+
+    def fileno(self) -> int:
+        return self._target().fileno()
+
+    def write(self, text: str) -> int:
+        if text and not self.isatty():
+            text = _PADDING.sub("", text)
+            if self._stamped:
+                text = self._stamp(text)
+        return self._target().write(text)
+
+    def _stamp(self, text: str) -> str:
+        lines = text.split("\n")
+        stamp = logs.stamp()
+        stamped = [stamp + line if line and (i or self._line_start) else line for i, line in enumerate(lines)]
+        self._line_start = text.endswith("\n")
+        return "\n".join(stamped)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+
+class _Console(Console):
+    """A rich Console that wraps at the terminal's width on a terminal, and nowhere else."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console(file=_Stream("stdout", stamped=False), highlight=False)  # type: ignore[arg-type]
+err_console = _Console(file=_Stream("stderr", stamped=True), highlight=False)  # type: ignore[arg-type]
 
 
 def text(value: object) -> str:
@@ -113,7 +179,8 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_
     console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
     ledger = "  ".join(f"{state} {n}" for state, n in m["ledger"].items())
     age = m["last_applied_age_minutes"]
-    last = f"{m['last_applied_hour']} ({age // 60} h {age % 60} min ago)" if age is not None else "never"
+    last = (f"{show_instant(m['last_applied_hour'], now)} ({format_duration(age * 60)} ago)" if age is not None
+            else "never")
     lock = m["lock"]
     lock_text = "free" if lock is None else (
         f"{lock['owner']} until {show_instant(lock['expires_at'], now)}" + (" (stale)" if lock["stale"] else ""))
@@ -134,7 +201,7 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_
     console.print(grid)
     for failed in m["failed"]:
         retry = show_instant(failed["next_retry_utc"], now)
-        console.print(f"  [red]FAILED[/] {text(failed['hour_utc'])} retry {text(retry)}: "
+        console.print(f"  [red]FAILED[/] {text(show_instant(failed['hour_utc'], now))} retry {text(retry)}: "
                       f"{text((failed['last_error'] or '')[:100])}", soft_wrap=True)
     _grid(m["grid"])
     console.print()
@@ -195,7 +262,7 @@ def sync_result(result: Any) -> None:
         state = m.state if m.state != "worked" else _worked(t)
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
                      t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
-    table(f"rtsales sync at {result.started_at}",
+    table(f"rtsales sync at {show_instant(result.started_at, result.started_at)}",
           ["marketplace", "state", "reports", "applied", "rows", "failed", "done/total"], rows)
     for m in result.marketplaces:
         if m.stolen_from:
@@ -240,6 +307,18 @@ def _took(run: dict[str, Any]) -> str:
     seconds = (parse_instant(run["ended_at"]) - parse_instant(run["started_at"])).total_seconds()
     return format_duration(seconds)
 
+DOCTOR_MARKS = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "bold red"), "skip": ("-", "dim")}
+
+
+def doctor(report: dict[str, Any], problems_only: bool = False) -> None:
+    """One line per check: mark, name, what was found and, unless it passed, the fix."""
+    for check in report["checks"]:
+        if problems_only and check["status"] not in ("warn", "fail"):
+            continue
+        mark, style = DOCTOR_MARKS[check["status"]]
+        fix = f" [dim](fix: {text(check['fix'])})[/]" if check["fix"] else ""
+        console.print(f"[{style}]{mark}[/] {text(check['name'])}: {text(check['detail'])}{fix}", soft_wrap=True)
+
 
 def simulator_ready(base_url: str, lwa_token_url: str, client_id: str, client_secret: str,
                     refresh_token: str) -> None:
@@ -273,7 +352,7 @@ def demo_cycle(number: int, result: Any) -> None:
 def _fresh(result: Any) -> str:
     """How fresh the newest hour in the database is, as of this run."""
     ages = [m.newest_age_minutes for m in result.marketplaces if m.newest_age_minutes is not None]
-    return f"; newest hour held ended {min(ages)} min ago" if ages else ""
+    return f"; newest hour held ended {format_duration(min(ages) * 60)} ago" if ages else ""
 
 
 def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
@@ -366,7 +445,7 @@ def keepa_balance(report: dict[str, Any]) -> None:
          "never at this refill rate" if until is None else "reached" if until == 0 else f"in {format_duration(until)}"),
         (f"request of {report['cost']} tokens", _wait_text(report)),
     ]
-    table(f"Keepa tokens at {report['now_utc']}", ["", "value"], rows)
+    table(f"Keepa tokens at {show_instant(report['now_utc'], report['now_utc'])}", ["", "value"], rows)
     if report["cooldown_until"]:
         until = show_instant(report["cooldown_until"], report["now_utc"])
         warn(f"Keepa cooling down after NOT_ENOUGH_TOKEN until {until}")
@@ -387,15 +466,36 @@ def keepa_products(report: dict[str, Any]) -> None:
 
 
 @contextmanager
+def activity(enabled: bool = True) -> Iterator[None]:
+    """On a terminal's stderr, a transient line saying what the run does or waits for: the latest
+    HTTP call or wait that rtsales logs at debug level. Nothing anywhere else, nor with -v (the
+    log lines say it already)."""
+    if not enabled or not err_console.is_terminal or logs.is_verbose():
+        yield
+        return
+    with err_console.status("starting", spinner="dots") as shown, logs.listen(
+            lambda message: shown.update(_doing(message))):
+        yield
+
+
+def _doing(message: str) -> Text:
+    return Text(message, no_wrap=True, overflow="ellipsis")
+
+
+@contextmanager
 def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr (only on a terminal) fed with (hours applied, hours wanted)."""
+    """A progress bar on stderr (only on a terminal) fed with (hours fetched, hours wanted), with
+    what the run does or waits for beside it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    shown = enabled and err_console.is_terminal
     progress = Progress(TextColumn(text(title)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console, disable=not enabled or not err_console.is_terminal)
-    task = progress.add_task(title, total=None)
-    with progress:
+                        TextColumn("{task.fields[doing]}", markup=False), console=err_console, disable=not shown)
+    task = progress.add_task(title, total=None, doing="")
+    following = logs.listen(lambda message: progress.update(task, doing=message[:60])) if shown else nullcontext()
+    with progress, following:
         yield lambda done, total: progress.update(task, completed=done, total=total)
+        progress.update(task, doing="")
 
 
 def audit_report(report: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,15 @@ from sqlite_utils import Database
 from rtsales import http, runs
 from rtsales.clock import FrozenClock, parse_instant
 from rtsales.config import Settings, load_settings, setting_names
+
+# Off a terminal (CliRunner, pipes, cron) every stderr line starts with the UTC time it was written.
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+
+
+def unstamped(text: str) -> str:
+    """stderr without the time stamps of its lines, as a terminal would show it."""
+    return re.sub(rf"(?m)^{STAMP}", "", text)
+
 
 SHARED_SPAPI = Path(__file__).resolve().parents[1].parent / "shared" / "spapi"
 T0 = parse_instant("2026-03-10T12:07:00Z")

@@ -17,7 +17,7 @@ from rtsales.keepa import status as token_status
 from rtsales.keepa.status import from_body
 from rtsales.lock import acquire
 from rtsales.store import open_db
-from tests.conftest import T0
+from tests.conftest import T0, unstamped
 from tests.keepa_fake import BASE, KEY, FakeKeepa, asin
 
 runner = CliRunner()
@@ -155,7 +155,7 @@ def test_waits_off_a_terminal_print_one_line_each(capsys: pytest.CaptureFixture[
         for done in (0.0, 30.0, 90.0):
             on_wait("Keepa tokens (55 needed)", done, 90.0)
         on_wait("Keepa cooldown", 0.0, 2.0)  # too short to mention
-    assert capsys.readouterr().err == "waiting 1m 30s for Keepa tokens (55 needed)\n"
+    assert unstamped(capsys.readouterr().err) == "waiting 1m 30s for Keepa tokens (55 needed)\n"
 
 
 def test_brazil_is_keepa_domain_12_and_takes_the_brazilian_sales_asins(db_path: Path, httpx_mock: HTTPXMock) -> None:

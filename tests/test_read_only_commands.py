@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rtsales.cli import app
-from tests.conftest import CREDS
+from tests.conftest import CREDS, unstamped
 
 runner = CliRunner()
 READERS = [["status"], ["status", "--check"], ["status", "--json"], ["sales"], ["sales", "--csv"], ["runs"],
@@ -25,7 +25,7 @@ def test_in_an_empty_directory_nothing_is_created_and_exit_is_1(tmp_path: Path, 
     result = runner.invoke(app, args, env=CREDS)
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert result.stdout == ""
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: database rtsales.db does not exist")
+    assert result.stderr.count("\n") == 1 and unstamped(result.stderr).startswith("error: database rtsales.db does not exist")
     assert "--db" in result.stderr and "RTSALES_DB" in result.stderr and "rtsales sync" in result.stderr
     assert _files(tmp_path) == []
 

@@ -14,7 +14,7 @@ from rtsales.clock import floor_hour, iso
 from rtsales.ledger import seed
 from rtsales.quota import start_cooldown
 from rtsales.store import open_db, transaction
-from tests.conftest import CREDS, at
+from tests.conftest import CREDS, at, unstamped
 from tests.test_status_cli import MP, _sql, _status, status_db
 
 runner = CliRunner()
@@ -40,7 +40,7 @@ def test_a_cooldown_ending_tomorrow_shows_its_date(db_path: Path) -> None:
     assert "quota until 2026-03-11 02:07 UTC" in human
     sync = runner.invoke(app, ["sync"])
     assert sync.exit_code == 75
-    assert sync.stderr.strip() == "skipped: cooldown due to SP-API quota (until 2026-03-11 02:07 UTC)"
+    assert unstamped(sync.stderr).strip() == "skipped: cooldown due to SP-API quota (until 2026-03-11 02:07 UTC)"
 
 
 def test_a_retry_tomorrow_shows_its_date(db_path: Path) -> None:

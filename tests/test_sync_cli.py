@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from rtsales.cli import app
 from rtsales.quota import start_cooldown
 from rtsales.store import open_db
-from tests.conftest import CREDS, T0
+from tests.conftest import CREDS, T0, unstamped
 
 runner = CliRunner()
 
@@ -37,7 +37,7 @@ def test_cooldown_exit_75_with_until_time(env: Path) -> None:
     start_cooldown(open_db(env), "spapi", T0, timedelta(minutes=30), timedelta(hours=4))
     result = runner.invoke(app, ["sync"])
     assert result.exit_code == 75
-    assert result.stderr.strip() == "skipped: cooldown due to SP-API quota (until 12:37 UTC)"
+    assert unstamped(result.stderr).strip() == "skipped: cooldown due to SP-API quota (until 12:37 UTC)"
     quiet = runner.invoke(app, ["sync", "--quiet"])
     assert quiet.exit_code == 75 and quiet.output == ""
     assert open_db(env).conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger").fetchone()[0] == 0

@@ -29,7 +29,8 @@ def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool
     from rtsales.operator import run_audit
     app = ctx.obj
     marketplaces = _marketplaces(ctx, marketplace, f"audit-{kind}")
-    report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
+    with render.activity(enabled=not as_json):
+        report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
     render.emit(report, as_json, render.audit_report)
 
 

@@ -21,9 +21,15 @@ def sync(
 
     app = ctx.obj
     app.require_spapi("sync")  # before opening (or creating) the database
-    result = SyncRun(app.db, app.settings, app.clock).run()
+    if quiet:  # rich: not for a quiet cron run
+        result = SyncRun(app.db, app.settings, app.clock).run()
+    else:
+        from rtsales import render
+
+        with render.activity():  # on a terminal: what it does and waits for
+            result = SyncRun(app.db, app.settings, app.clock).run()
     if as_json or not quiet:
-        from rtsales import render  # rich: not for a quiet cron run
+        from rtsales import render
 
         render.emit(result, as_json, render.sync_result)
     if result.hours_failed:

@@ -84,7 +84,8 @@ class TokenBudget:
             until = next_refill(status, now)
         set_cooldown_until(self._db, API, until, now, reason="NOT_ENOUGH_TOKEN")
         # info, not warning: the wait line or the cooldown error that follows already says it (-v shows this)
-        log.info("Keepa NOT_ENOUGH_TOKEN (balance %s); cooling down until %s", status.tokens_left, iso(until))
+        log.info("Keepa NOT_ENOUGH_TOKEN (balance %s); cooling down until %s", status.tokens_left,
+                 show_instant(until, now))
         return until
 
     def clear_to_send(self, endpoint: str, cost: int) -> Decision:

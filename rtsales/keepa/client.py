@@ -9,6 +9,7 @@ free /token call it records the cooldown and raises it).
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 from typing import Any
 
@@ -17,10 +18,12 @@ import httpx
 from rtsales.clock import Clock
 from rtsales.config import Settings
 from rtsales.errors import ExitCode, KeepaCooldownError, KeepaError
-from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, logged_send, retrying
 from rtsales.keepa.budget import TokenBudget, cooldown_error
 from rtsales.keepa.status import TokenStatus, from_body
 from rtsales.redaction import clip
+
+log = logging.getLogger(__name__)
 
 NOT_ENOUGH_TOKEN_TRIES = 3
 _AUTH_STATUSES = {401, 402, 403}
@@ -104,7 +107,8 @@ class KeepaClient:
 
     def _send(self, endpoint: str, params: dict[str, Any]) -> httpx.Response:
         self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
-        response = self._http.get(f"{self._base}/{endpoint}", params={"key": self._key.get(), **params})
+        response = logged_send(log, f"Keepa /{endpoint}", lambda: self._http.get(
+            f"{self._base}/{endpoint}", params={"key": self._key.get(), **params}))
         if response.status_code >= 500:
             raise TransientHttpError(response)
         return response

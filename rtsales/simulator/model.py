@@ -26,7 +26,7 @@ from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFA
 from rtsales.simulator.quota import USAGE_PLANS, TokenBucket, UsagePlan
 from rtsales.simulator.replies import (Reply, Request, generic_bad_request, invalid_input, json_reply, oauth_error,
                                        quota_exceeded, s3_error, server_error, spapi_error)
-from rtsales.simulator.reports import Limits, ReportBook, parse_create_request
+from rtsales.simulator.reports import Limits, ReportBook, parse_create_request, parse_list_request
 from rtsales.simulator.requestlog import LogEntry, RequestLog
 from rtsales.simulator.truth import SalesTruth
 
@@ -40,6 +40,7 @@ URL_TTL_SECONDS = 300
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/auth/o2/token/?"), "lwa"),
     ("POST", re.compile(rf"{REPORTS}/reports/?"), "createReport"),
+    ("GET", re.compile(rf"{REPORTS}/reports/?"), "getReports"),
     ("GET", re.compile(rf"{REPORTS}/reports/(?P<id>[^/]+)"), "getReport"),
     ("GET", re.compile(rf"{REPORTS}/documents/(?P<id>[^/]+)"), "getReportDocument"),
     ("GET", re.compile(rf"{DOCUMENT_PATH}(?P<id>[^/]+)"), "download"),
@@ -141,7 +142,7 @@ class Simulator:
     def _handler(self, operation: str) -> Callable[[Request], Reply]:
         reports_actions: dict[str, Callable[[Request], Reply]] = {
             "createReport": self._create_report, "getReport": self._get_report,
-            "getReportDocument": self._get_report_document,
+            "getReportDocument": self._get_report_document, "getReports": self._get_reports,
         }
         if operation in reports_actions:
             action = reports_actions[operation]
@@ -219,6 +220,14 @@ class Simulator:
             return spapi_error(404, "NotFound", f"Report {request.params['id']} not found.")
         data = self.reports.describe(report, request.now)
         return json_reply(200, data).with_meta(marketplace_id=report.marketplace_id, fault=report.fault)
+
+    def _get_reports(self, request: Request) -> Reply:
+        """One page, newest first; filters as in the model (nextToken paging is not simulated)."""
+        try:
+            query = parse_list_request(request.query)
+        except ValueError as exc:
+            return invalid_input(str(exc))
+        return json_reply(200, {"reports": self.reports.listing(query, request.now)})
 
     def _get_report_document(self, request: Request) -> Reply:
         document = self.reports.documents.get(request.params["id"])

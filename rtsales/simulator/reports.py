@@ -141,6 +141,41 @@ class ReportBook:
             data["reportDocumentId"] = report.document_id
         return data
 
+    def listing(self, query: ListQuery, now: datetime) -> list[dict[str, Any]]:
+        """getReports: the matching Report objects, newest first, one page of them."""
+        matching = [self.describe(r, now) for r in sorted(self.reports.values(), key=lambda r: r.created,
+                                                               reverse=True)
+                    if REPORT_TYPE in query.report_types
+                    and (not query.marketplace_ids or r.marketplace_id in query.marketplace_ids)]
+        if query.statuses:
+            matching = [r for r in matching if r["processingStatus"] in query.statuses]
+        return matching[:query.page_size]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """getReports filters; the model sends array parameters comma-separated."""
+
+    report_types: frozenset[str]
+    marketplace_ids: frozenset[str]
+    statuses: frozenset[str]
+    page_size: int
+
+
+def parse_list_request(query: dict[str, str]) -> ListQuery:
+    """Validate getReports parameters or raise ValueError, as the model's 400 would."""
+    def items(name: str) -> frozenset[str]:
+        return frozenset(v for v in query.get(name, "").split(",") if v)
+
+    if "nextToken" in query:
+        raise ValueError("nextToken paging is not simulated; ask with reportTypes and a pageSize of up to 100.")
+    if not items("reportTypes"):
+        raise ValueError("Either reportTypes or nextToken is required.")
+    size = query.get("pageSize", "10")
+    if not (size.isdigit() and 1 <= int(size) <= 100):
+        raise ValueError(f"pageSize must be from 1 to 100, not {size!r}.")
+    return ListQuery(items("reportTypes"), items("marketplaceIds"), items("processingStatuses"), int(size))
+
 
 @dataclass(frozen=True)
 class Limits:

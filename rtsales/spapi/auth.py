@@ -8,6 +8,7 @@ configuration errors; timeouts, 429 and 5xx are retried.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import httpx
@@ -15,8 +16,10 @@ import httpx
 from rtsales.clock import Clock
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LoginError
-from rtsales.http import TransientHttpError, describe_failure, is_transient, retrying
+from rtsales.http import TransientHttpError, describe_failure, is_transient, logged_send, retrying
 from rtsales.redaction import clip, register
+
+log = logging.getLogger(__name__)
 
 EXPIRY_MARGIN = timedelta(seconds=60)
 _CHECK = "check LWA_TOKEN_URL and the LWA_* credentials; cron will try again"
@@ -65,7 +68,7 @@ class LwaAuth:
         return token, lifetime
 
     def _post(self) -> httpx.Response:
-        response = self._http.post(self._url, data=self._form)
+        response = logged_send(log, "Login with Amazon", lambda: self._http.post(self._url, data=self._form))
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientHttpError(response)
         if response.status_code in (400, 401):

@@ -1,18 +1,23 @@
-"""Reports API 2021-06-30 client: createReport, getReport, getReportDocument, download.
+"""Reports API 2021-06-30 client: createReport, getReport, getReportDocument, download, and
+getReports (a cheap read that `rtsales doctor` uses to learn whether the app may read these reports).
 
 Any HTTP 429 from any of these, the download included, raises SpApiQuotaError:
 the caller must stop every SP-API call. 5xx and timeouts are retried a bounded
 number of times; a 403 on an expired access token refreshes it once; other 4xx
 raise SpApiError with Amazon's ErrorList code and message. A call made for a
 marketplace asks the caller's guard (its lease) before every attempt, retries
-included, once pacing has let it through.
+included, once pacing has let it through. Every attempt is logged at debug level
+(`-v`): operation, marketplace or report/document ID, status, milliseconds.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -21,14 +26,18 @@ import httpx
 from rtsales.clock import Clock, iso
 from rtsales.config import Settings, is_http_loopback
 from rtsales.errors import AccessDeniedError, DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
-from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.http import (TransientHttpError, build_client, describe_failure, elapsed_ms, is_transient, logged_send,
+                          retrying)
 from rtsales.quota import usable_rate
 from rtsales.redaction import clip
 from rtsales.skew import measure
 from rtsales.spapi.auth import LwaAuth
 from rtsales.spapi.jsonstream import gunzip_chunks
 
+log = logging.getLogger(__name__)
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
+ROLE_HINT = ("give the app the Brand Analytics role (Developer Central, Edit App), then have the vendor "
+             "re-authorise it and put the new refresh token in LWA_REFRESH_TOKEN")
 BASE = "/reports/2021-06-30"
 T = TypeVar("T")
 RATE_HEADER = "x-amzn-RateLimit-Limit"  # the usage-plan rate Amazon applied, requests per second
@@ -104,6 +113,17 @@ class SpApiClient:
         return DocumentInfo(document_id=document_id, url=_field(data, "url", "getReportDocument"),
                             compression=data.get("compressionAlgorithm"))
 
+    def login(self) -> None:
+        """Ask Login with Amazon for an access token now: it accepts the credentials, or this raises why not."""
+        self._auth.access_token()
+
+    def list_reports(self, page_size: int = 1) -> list[dict[str, Any]]:
+        """getReports for this report type: reads what exists (its own usage plan), makes no report."""
+        data = self._call("getReports", None, "GET", f"{BASE}/reports",
+                          params={"reportTypes": REPORT_TYPE, "pageSize": page_size})
+        reports = data.get("reports")
+        return [r for r in reports if isinstance(r, dict)] if isinstance(reports, list) else []
+
     def download(self, document: DocumentInfo, *, marketplace_id: str | None = None) -> bytes:
         """Fetch a document by its pre-signed URL and gunzip it (size-capped both ways)."""
         return self.decode(self.download_raw(document, marketplace_id=marketplace_id), document.compression)
@@ -111,7 +131,7 @@ class SpApiClient:
     def download_raw(self, document: DocumentInfo, *, marketplace_id: str | None = None) -> bytes:
         """The document's bytes as served (still gzip when compression is GZIP)."""
         self._check_document_url(document.url)
-        return self._retry("download", lambda: self._fetch_document(document.url, marketplace_id))
+        return self._retry("download", lambda: self._fetch_document(document, marketplace_id))
 
     def decode(self, raw: bytes, compression: str | None) -> bytes:
         return gunzip(raw, self._max_bytes) if compression == "GZIP" else raw
@@ -148,7 +168,9 @@ class SpApiClient:
         self._before(op, marketplace_id)
         self.calls[op] = self.calls.get(op, 0) + 1
         headers = {"x-amz-access-token": self._auth.access_token()}
-        response = self._http.request(method, self._endpoint + path, headers=headers, **kwargs)
+        response = logged_send(log, _what(op, marketplace_id, path),
+                               lambda: self._http.request(method, self._endpoint + path, headers=headers, **kwargs),
+                               partial(_answer, op))
         skew = measure(response.headers.get("date"), self._clock.now())
         if skew is not None:
             self.clock_skew_seconds = skew
@@ -169,17 +191,28 @@ class SpApiClient:
                              code="Transient", hint="Amazon may be having trouble; cron will retry") from None
         raise AssertionError("unreachable")
 
-    def _fetch_document(self, url: str, marketplace_id: str | None) -> bytes:
+    def _fetch_document(self, document: DocumentInfo, marketplace_id: str | None) -> bytes:
         self._before("download", marketplace_id)  # no usage plan, but a cooldown stops downloads too
         self.calls["download"] = self.calls.get("download", 0) + 1
-        with self._http.stream("GET", url) as response:
-            _screen("download", response)
-            if response.status_code == 403:
-                raise DocumentExpiredError("download: the document URL expired or was refused (HTTP 403)",
-                                           status=403, code="AccessDenied")
-            if response.status_code != 200:
-                raise SpApiError(f"download: HTTP {response.status_code}", status=response.status_code)
-            return _read_capped(response, self._max_bytes)
+        started, what, status = time.monotonic(), f"SP-API download {document.document_id}", "no answer"
+        try:
+            with self._http.stream("GET", document.url) as response:  # the URL is signed: never logged
+                status = f"HTTP {response.status_code}"
+                _screen("download", response)
+                if response.status_code == 403:
+                    raise DocumentExpiredError("download: the document URL expired or was refused (HTTP 403)",
+                                               status=403, code="AccessDenied")
+                if response.status_code != 200:
+                    raise SpApiError(f"download: HTTP {response.status_code}", status=response.status_code)
+                body = _read_capped(response, self._max_bytes)
+        except Exception as exc:
+            if isinstance(exc, httpx.HTTPError):
+                log.debug("%s: %s after %d ms", what, describe_failure(exc), elapsed_ms(started))
+            else:  # an answer refused (429, 403, too large): its status
+                log.debug("%s: %s in %d ms", what, status, elapsed_ms(started))
+            raise
+        log.debug("%s: %s in %d ms, %d bytes", what, status, elapsed_ms(started), len(body))
+        return body
 
     def _check_document_url(self, url: str) -> None:
         scheme = urlsplit(url).scheme
@@ -187,6 +220,26 @@ class SpApiClient:
             return
         raise SpApiError("download: refusing a document URL that is not https",
                          code="InsecureUrl", hint="only a plain-http loopback SPAPI_ENDPOINT (the simulator) allows http")
+
+
+def _what(op: str, marketplace_id: str | None, path: str) -> str:
+    """A request named for a log line: the operation, and its marketplace or its report / document ID."""
+    if op == "getReports":
+        return f"SP-API {op}"
+    return f"SP-API {op} {marketplace_id if op == 'createReport' else path.rsplit('/', 1)[-1]}"
+
+
+def _answer(op: str, response: httpx.Response) -> str:
+    """What an answer adds to its log line: the report created, or the report's processing status."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    key = {"createReport": "reportId", "getReport": "processingStatus"}.get(op)
+    value = data.get(key) if isinstance(data, dict) and key else None
+    if not isinstance(value, str):
+        return ""
+    return f", report {value}" if op == "createReport" else f", {value}"
 
 
 def _screen(op: str, response: httpx.Response) -> httpx.Response:
@@ -250,11 +303,8 @@ def _api_error(op: str, response: httpx.Response) -> SpApiError:
 
 def _access_denied(op: str, response: httpx.Response) -> AccessDeniedError:
     detail = _api_error(op, response).message
-    return AccessDeniedError(
-        f"SP-API refused access with a fresh access token: {detail}",
-        hint="give the app the Brand Analytics role (Developer Central, Edit App), then have the vendor "
-             "re-authorise it and put the new refresh token in LWA_REFRESH_TOKEN",
-        status=403, code="Unauthorized")
+    return AccessDeniedError(f"SP-API refused access with a fresh access token: {detail}", hint=ROLE_HINT,
+                             status=403, code="Unauthorized")
 
 
 def _field(data: dict[str, Any], name: str, op: str) -> str:

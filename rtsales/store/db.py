@@ -152,6 +152,13 @@ def open_db(path: Path, *, create: bool = True) -> Database:
     return Database(conn)
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """The file as it is, for a look (`rtsales doctor`): nothing created, migrated or left beside it."""
+    conn = _connect(Path(path), read_only=True)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
 def database_problem(path: Path, exc: sqlite3.DatabaseError) -> StoreError | None:
     """The user-fixable trouble behind a SQLite error, or None for anything else (a bug)."""
     text = str(exc)

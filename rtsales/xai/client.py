@@ -11,6 +11,7 @@ appears in a message: xAI's own error text for a bad key is not repeated.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,11 @@ import httpx
 from rtsales.clock import Clock
 from rtsales.config import Settings
 from rtsales.errors import ExitCode, XaiAuthError, XaiCreditsExhaustedError, XaiError
-from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, retrying
+from rtsales.http import TransientHttpError, build_client, describe_failure, is_transient, logged_send, retrying
 from rtsales.redaction import clip
 from rtsales.xai.usage import TokenUsage
+
+log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = ("You judge products for an Amazon vendor's catalogue team. Answer in one short line; "
                  "when the question can be answered yes or no, start with yes or no.")
@@ -66,7 +69,8 @@ class XaiClient:
         self.requests += 1
         body = {"model": self._model, "messages": [{"role": "system", "content": SYSTEM_PROMPT},
                                                    {"role": "user", "content": prompt}]}
-        return _screen(self._http.post(self._url, json=body, headers=self._headers))
+        return _screen(logged_send(log, f"xAI chat/completions {self._model}",
+                                   lambda: self._http.post(self._url, json=body, headers=self._headers)))
 
 
 def _screen(response: httpx.Response) -> httpx.Response:

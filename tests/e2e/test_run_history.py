@@ -24,6 +24,7 @@ from rtsales.simulator import BackgroundServer, Faults, Simulator
 from rtsales.spapi.client import SpApiClient
 from rtsales.status import collect_status
 from rtsales.store import open_db
+from tests.conftest import unstamped
 from tests.e2e.conftest import START, US, Crash, loopback_env
 
 runner = CliRunner()
@@ -41,7 +42,7 @@ class Host:
     def run(self, *args: str, **env: str) -> tuple[int, str, str]:
         self.monkeypatch.setenv("RTSALES_NOW", iso(self.clock.now()))
         result = runner.invoke(app, list(args), env=env or None)
-        return result.exit_code, result.stdout, result.stderr
+        return result.exit_code, result.stdout, unstamped(result.stderr)  # off a terminal lines carry a time
 
     def cron(self, runs: int = 1, **env: str) -> list[int]:
         """`rtsales sync --quiet` every 15 minutes, `runs` times; their exit codes."""

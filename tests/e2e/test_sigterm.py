@@ -21,6 +21,7 @@ from rtsales.errors import Terminated
 from rtsales.simcron import SimulatedCron
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Faults, Simulator)
+from tests.conftest import unstamped
 from tests.e2e.conftest import START, US
 
 
@@ -65,7 +66,7 @@ def test_sigterm_releases_leases_and_the_next_run_resumes(tmp_path: Path) -> Non
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 143, err
-        assert err.splitlines() == ["error: stopped by SIGTERM (leases released; the next run resumes)"]
+        assert unstamped(err).splitlines() == ["error: stopped by SIGTERM (leases released; the next run resumes)"]
         assert _locks(db) == []  # released now, not after LOCK_TTL_MINUTES
 
         conn = sqlite3.connect(db)

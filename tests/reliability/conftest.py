@@ -17,13 +17,13 @@ from rtsales.cli import app
 from rtsales.clock import floor_hour, iso
 from rtsales.ledger import seed
 from rtsales.store import open_db, transaction
-from tests.conftest import CREDS, T0
+from tests.conftest import CREDS, STAMP, T0
 
 runner = CliRunner()
 MP = "ATVPDKIKX0DER"
 NOW = iso(T0)  # 2026-03-10T12:07:00Z
-# `error: <what is wrong> (<how to fix it>)` and nothing else on stderr.
-ERROR_LINE = re.compile(r"error: (?P<message>\S.*) \((?P<hint>.+)\)\n")
+# `error: <what is wrong> (<how to fix it>)` and nothing else on stderr (stamped with its time off a terminal).
+ERROR_LINE = re.compile(rf"(?:{STAMP})?error: (?P<message>\S.*) \((?P<hint>.+)\)\n")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 Snapshot = tuple[str, ...] | bytes | None
