@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import scheduler
+from rtsales import scheduler, skew
 from rtsales.clock import HOUR, Clock, format_duration, iso, parse_instant, show_instant
 from rtsales.config import Settings, load_settings_leniently
 from rtsales.errors import AccessDeniedError, ConfigError, RtsalesError, SpApiError, SpApiQuotaError
@@ -68,11 +68,12 @@ def run_doctor(env_file: Path | None, db_path: Path | None, transport: httpx.Bas
     database, db = _database(db_file)
     try:
         cooldown = _cooldown(db, settings, now) if db else Check("cooldown", SKIP, "no database to read it from")
+        seen: list[float] = []
         login, reports = _amazon(settings, clock, transport, settings_check.status == OK,
-                                 cooling=cooldown.status == FAIL)
+                                 cooling=cooldown.status == FAIL, seen=seen)
         checks = [settings_check, database, _file_mode("database mode", db_file, "your sales"),
                   _file_mode(".env mode", env_file or settings.env_file or Path(".env"), "your credentials"),
-                  login, reports, _marketplaces(settings.marketplace_ids),
+                  login, reports, _clock(db, now, seen), _marketplaces(settings.marketplace_ids),
                   _cron(db, settings, now) if db else Check("cron", SKIP, "no database to read it from"),
                   cooldown, _secret_age(settings.lwa_client_secret_rotated, now.date())]
     finally:
@@ -160,8 +161,9 @@ def _file_mode(name: str, path: Path, holds: str) -> Check:
 # -- Amazon -----------------------------------------------------------------------------------------
 
 def _amazon(settings: Settings, clock: Clock, transport: httpx.BaseTransport | None, allowed: bool,
-            cooling: bool) -> tuple[Check, Check]:
-    """One token call, then one getReports call: the credentials, then the app's access to these reports."""
+            cooling: bool, seen: list[float]) -> tuple[Check, Check]:
+    """One token call, then one getReports call: the credentials, then the app's access to these reports.
+    The clock offset that getReports' `Date` header shows is appended to `seen`."""
     if not allowed:
         return (Check("Login with Amazon", SKIP, "not asked: fix the settings first"),
                 Check("Reports API", SKIP, "not asked: fix the settings first"))
@@ -177,9 +179,23 @@ def _amazon(settings: Settings, clock: Clock, transport: httpx.BaseTransport | N
         login = Check("Login with Amazon", OK, f"{settings.lwa_token_url} accepts the credentials")
         if cooling:
             return login, Check("Reports API", SKIP, "not asked during the SP-API cooldown")
-        return login, _reports(client)
+        reports = _reports(client)
+        if client.clock_skew_seconds is not None:
+            seen.append(client.clock_skew_seconds)
+        return login, reports
     finally:
         client.close()
+
+
+def _clock(db: Database | None, now: datetime, seen: list[float]) -> Check:
+    """The host clock against Amazon's: this run's answer if there was one, else the last sync's measure."""
+    offset = round(seen[-1]) if seen else (skew.recent(db, now) if db is not None else None)
+    if offset is None or abs(offset) <= skew.WARN_OVER.total_seconds():
+        return Check("clock", OK if seen else SKIP,
+                     "within a couple of minutes of Amazon's" if seen else "not measured (Amazon not asked)")
+    return Check("clock", FAIL, f"{skew.describe(offset)} (from the Date of Amazon's answers)",
+                 "keep the host clock in sync (e.g. `timedatectl set-ntp true` or chrony): Amazon refuses "
+                 "windows that end in its future")
 
 
 def _reports(client: SpApiClient) -> Check:

@@ -23,8 +23,8 @@ from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_
 from rtsales.simulator import Simulator
 from tests.e2e.conftest import START, US
 
-NAMES = ["settings", "database", "database mode", ".env mode", "Login with Amazon", "Reports API", "marketplaces",
-         "cron", "cooldown", "client secret age"]
+NAMES = ["settings", "database", "database mode", ".env mode", "Login with Amazon", "Reports API", "clock",
+         "marketplaces", "cron", "cooldown", "client secret age"]
 
 
 def _env(db: Path, now: str, base: str = SIM_BASE, **more: str) -> dict[str, str]:
@@ -231,3 +231,13 @@ def test_command_prints_one_line_per_check_and_exits_by_the_result(tmp_path: Pat
     assert broken.returncode == 1, broken.stderr  # not 78: doctor reports bad settings, it does not stop at them
     failed = [line for line in broken.stdout.splitlines() if line.startswith("✘")]
     assert [line.split(":")[0] for line in failed] == ["✘ settings"] and "(fix: " in failed[0]
+
+
+def test_a_host_clock_ahead_of_amazon_is_named_with_its_fix(healthy: Healthy) -> None:
+    healthy.cron.sim.clock = FrozenClock(healthy.cron.clock.now() - timedelta(minutes=10))  # Amazon's Date
+    report = healthy.doctor()
+    clock = _check(report, "clock")
+    assert clock["status"] == "fail" and "host clock ahead of Amazon by about 10 min" in clock["detail"]
+    assert "ntp" in clock["fix"] and report["ok"] is False
+    healthy.cron.sim.clock = healthy.cron.clock
+    assert _check(healthy.doctor(), "clock")["status"] == "ok"
