@@ -287,9 +287,10 @@ def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], n
 def newest_held_hour(db: Any, marketplace_id: str) -> str | None:
     """The newest hour whose numbers the database holds, whatever fetch of it is in flight: what every
     reader (status, sales, --check) calls "the last applied hour", so a re-fetch never moves it back."""
-    # Walks the primary key backwards and stops at the first hour held: no scan of the ledger.
-    row = db.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND data_state != 'none' "
-                     f"ORDER BY hour_utc DESC LIMIT 1", [marketplace_id]).fetchone()
+    # One index probe per data_state (ix_ledger_data), not a walk over the marketplace's hours.
+    row = db.execute(f"SELECT MAX(h) FROM (SELECT MAX(hour_utc) AS h FROM {LEDGER} WHERE marketplace_id = ? AND "
+                     f"data_state = 'final' UNION ALL SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? "
+                     f"AND data_state = 'provisional')", [marketplace_id, marketplace_id]).fetchone()
     return row[0] if row else None
 
 

@@ -9,7 +9,6 @@ is large and recent. Positive seconds: the host is ahead.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from sqlite_utils import Database
 
@@ -25,6 +24,8 @@ def measure(date_header: str | None, now: datetime) -> float | None:
     """Seconds the host clock (`now`, when the answer arrived) is ahead of the server's `Date`."""
     if not date_header:
         return None
+    from email.utils import parsedate_to_datetime  # only the client measures; status and doctor only read
+
     try:
         stamp = parsedate_to_datetime(date_header)
     except (TypeError, ValueError, IndexError, OverflowError):

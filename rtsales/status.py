@@ -95,8 +95,8 @@ def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days:
         "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
         "lock": _lock(db, mp, now, timedelta(minutes=settings.lock_ttl_minutes)), "failed": _failed(db, mp),
         "audits": _audits(db, mp, settings),
-        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'APPLIED' "
-                                 f"AND inconclusive = 1", [mp]),
+        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND inconclusive = 1",
+                             [mp]),  # ix_ledger_inconclusive
         "window_cap": _window_cap(db, mp), "grid": _grid(db, mp, now, days),
         "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? "
                                       f"AND data_state = 'provisional'", [mp]),

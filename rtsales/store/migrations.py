@@ -203,6 +203,11 @@ def _m005_amazon_answers(conn: sqlite3.Connection) -> None:
                  "(marketplace_id, status, hour_utc)")
     conn.execute("CREATE INDEX ix_ledger_report ON vendor_rt_sales_hour_ledger (report_id) "
                  "WHERE report_id IS NOT NULL")
+    # Readers ask "the newest hour held" and "how many may still change" on every status: an index
+    # answers both without walking a marketplace's year of hours.
+    conn.execute("CREATE INDEX ix_ledger_data ON vendor_rt_sales_hour_ledger (marketplace_id, data_state, hour_utc)")
+    conn.execute("CREATE INDEX ix_ledger_inconclusive ON vendor_rt_sales_hour_ledger (marketplace_id) "
+                 "WHERE inconclusive = 1")
     conn.execute("ALTER TABLE vendor_rt_sales_audit_runs ADD COLUMN hours_inconclusive INTEGER NOT NULL DEFAULT 0")
 
 
@@ -240,6 +245,7 @@ def _m007_run_history(conn: sqlite3.Connection) -> None:
             error         TEXT
         )""")
     conn.execute("CREATE INDEX ix_runs_started ON rtsales_runs (started_at)")
+    conn.execute("CREATE INDEX ix_runs_command ON rtsales_runs (command, started_at)")
 
 
 MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers,
