@@ -43,13 +43,13 @@ from common import ROOT, data_dir, machine, table  # noqa: E402
 sys.path.insert(0, str(ROOT))  # tests.clocks: the running clock the end-to-end tests use
 from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour, parse_instant  # noqa: E402
 from rtsales.config import Settings  # noqa: E402
-from rtsales.engine import POLL_INTERVAL, SyncRun  # noqa: E402
-from rtsales.ledger import HourStatus, Window, in_flight, seed, window_of  # noqa: E402
+from rtsales.sync.engine import POLL_INTERVAL, SyncRun  # noqa: E402
+from rtsales.sync.ledger import HourStatus, Window, in_flight, seed, window_of  # noqa: E402
 from rtsales.quota import SPAPI_PLANS, Pacer  # noqa: E402
-from rtsales.simcron import CRON_INTERVAL, SimulatedCron  # noqa: E402
+from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 from rtsales.simulator.truth import SETTLE_FRACTIONS, SalesTruth  # noqa: E402
 from rtsales.store import transaction  # noqa: E402
-from rtsales.windows import Tally, WindowWorker  # noqa: E402
+from rtsales.sync.windows import Tally, WindowWorker  # noqa: E402
 from tests.clocks import SteppingClock  # noqa: E402
 
 MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")
@@ -96,7 +96,7 @@ def settle_instant(truth: SalesTruth, mp: str, hour: datetime) -> datetime:
 def desktop_run(cron: SimulatedCron, clock: SteppingClock) -> None:
     """What a desktop app does every 15 minutes: one report per marketplace for the last three whole
     hours, whatever it already holds, then wait for them (rtsales' client, ledger and ingest)."""
-    from rtsales.spapi.client import SpApiClient
+    from rtsales.amazon.client import SpApiClient
 
     db, settings, mps = cron.db, cron.settings, cron.settings.marketplace_ids
     deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)

@@ -33,7 +33,7 @@ from common import PYTHON, clean_env, data_dir, machine, median, table, timed_pr
 
 from rtsales.clock import iso, parse_instant  # noqa: E402
 from rtsales.quota import start_cooldown  # noqa: E402
-from rtsales.simcron import SimulatedCron  # noqa: E402
+from rtsales.simulator.cron import SimulatedCron  # noqa: E402
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer  # noqa: E402
 from rtsales.store import open_db  # noqa: E402
 

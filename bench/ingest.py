@@ -71,7 +71,7 @@ def _document(hours: int, asins: int) -> dict[str, Any]:
 def _fresh_db(folder: Path, label: str) -> tuple[Any, Any, Any]:
     """A new store whose ledger holds the document's window REQUESTED with report R1."""
     from rtsales.clock import parse_instant
-    from rtsales.ledger import Window, attach_report, claim
+    from rtsales.sync.ledger import Window, attach_report, claim
     from rtsales.store import open_db, transaction
     start = parse_instant(START_TEXT)
     window, now = Window(MP, start, SIZES[label][0]), start + timedelta(days=2)
@@ -85,17 +85,17 @@ def _fresh_db(folder: Path, label: str) -> tuple[Any, Any, Any]:
 
 
 def child_rtsales(label: str, folder: Path) -> dict[str, Any]:
-    from rtsales.ingest import apply_window, stash_document
-    from rtsales.ledger import HourStatus
+    from rtsales.sync.ingest import apply_window, stash_document
+    from rtsales.sync.ledger import HourStatus
     raw = document_path(label).read_bytes()
     db, window, now = _fresh_db(folder, label)
     base = peak_rss_kb()
     started = time.perf_counter()
     try:
-        from rtsales.spapi.parse import read_sales_document
+        from rtsales.amazon.parse import read_sales_document
     except ImportError:  # an older checkout (--code): parse the whole document first, as it did
-        from rtsales.spapi.client import gunzip
-        from rtsales.spapi.parse import parse_sales_document
+        from rtsales.amazon.client import gunzip
+        from rtsales.amazon.parse import parse_sales_document
         document: Any = parse_sales_document(gunzip(raw, 1 << 30), MP, window.start, window.end)
         stash_document(db, window, "R1", raw, now)
     else:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_dir, machine, table  # noqa: E402
 
 from rtsales.clock import parse_instant  # noqa: E402
-from rtsales.simcron import CRON_INTERVAL, SimulatedCron  # noqa: E402
+from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 from rtsales.simulator import Simulator  # noqa: E402
 
 MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")

@@ -23,7 +23,7 @@ from dotenv.parser import parse_stream
 
 from rtsales.clock import EARLIEST, LATEST, Clock, FrozenClock, SystemClock, iso, parse_instant
 from rtsales.errors import ConfigError
-from rtsales.marketplaces import MARKETPLACES, REGION_ENDPOINTS, find, lookup, nearest
+from rtsales.amazon.marketplaces import MARKETPLACES, REGION_ENDPOINTS, find, lookup, nearest
 from rtsales.redaction import Secret
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"

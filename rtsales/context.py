@@ -44,7 +44,7 @@ class AppContext:
         except ConfigError as exc:
             path = Path(self.settings.db_path)
             if path.is_file() and path.stat().st_size > 0:  # an empty file is not made a database here
-                from rtsales.runs import record_refusal
+                from rtsales.sync.runs import record_refusal
 
                 with suppress(RtsalesError, sqlite3.Error):  # the configuration error is the one to report
                     record_refusal(self.db, command, self.clock.now(), exc)

@@ -13,7 +13,9 @@ import pytest
 
 from sqlite_utils import Database
 
-from rtsales import http, runs
+from rtsales import http
+
+from rtsales.sync import runs
 from rtsales.clock import FrozenClock, parse_instant
 from rtsales.config import Settings, load_settings, setting_names
 

@@ -55,7 +55,7 @@ def _explode(*_: object, **__: object) -> None:
 
 
 def test_unknown_error_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rtsales.status.collect_status", _explode)
+    monkeypatch.setattr("rtsales.views.status.collect_status", _explode)
     open_db(tmp_path / "s.db").conn.close()
     result = runner.invoke(app, ["--db", str(tmp_path / "s.db"), "status"])
     assert result.exit_code == 1
@@ -65,7 +65,7 @@ def test_unknown_error_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_unknown_error_reraised_under_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rtsales.status.collect_status", _explode)
+    monkeypatch.setattr("rtsales.views.status.collect_status", _explode)
     monkeypatch.setenv("RTSALES_DEBUG", "1")
     open_db(tmp_path / "s.db").conn.close()
     result = runner.invoke(app, ["--db", str(tmp_path / "s.db"), "status"])

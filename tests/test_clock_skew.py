@@ -12,9 +12,9 @@ from pytest_httpx import HTTPXMock
 
 from rtsales.clock import FrozenClock, iso
 from rtsales.config import Settings
-from rtsales.simcron import SimulatedCron
-from rtsales.spapi.client import SpApiClient
-from rtsales.status import collect_status
+from rtsales.simulator.cron import SimulatedCron
+from rtsales.amazon.client import SpApiClient
+from rtsales.views.status import collect_status
 from tests.conftest import T0
 
 API = "https://sellingpartnerapi-na.amazon.com/reports/2021-06-30"

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from rtsales.clock import HOUR, iso
 from rtsales.errors import ReportParseError
-from rtsales.ingest import apply_window, stash_document
-from rtsales.ledger import HourStatus, Window, attach_report, claim, reopen, seed
-from rtsales.spapi import jsonstream
-from rtsales.spapi.parse import read_sales_document
+from rtsales.sync.ingest import apply_window, stash_document
+from rtsales.sync.ledger import HourStatus, Window, attach_report, claim, reopen, seed
+from rtsales.amazon import jsonstream
+from rtsales.amazon.parse import read_sales_document
 from rtsales.store import open_db, transaction
 from tests.conftest import at
 from tests.test_parse import DOC

@@ -14,7 +14,7 @@ from rtsales.clock import FrozenClock
 from rtsales.config import Settings
 from rtsales.errors import AuthError, ExitCode, SpApiError
 from rtsales.http import build_client
-from rtsales.spapi.auth import LwaAuth
+from rtsales.amazon.auth import LwaAuth
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 

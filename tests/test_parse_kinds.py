@@ -13,10 +13,10 @@ import pytest
 
 from rtsales.clock import HOUR, hour_key, iso, parse_instant
 from rtsales.errors import ReportParseError
-from rtsales.spapi import jsonstream
-from rtsales.spapi.document import parse_document, read_document
-from rtsales.spapi.kinds import INVENTORY, KINDS, SALES, TRAFFIC, Kind, kind_for
-from rtsales.spapi.parse import parse_sales_document
+from rtsales.amazon import jsonstream
+from rtsales.amazon.document import parse_document, read_document
+from rtsales.amazon.kinds import INVENTORY, KINDS, SALES, TRAFFIC, Kind, kind_for
+from rtsales.amazon.parse import parse_sales_document
 from tests.conftest import SHARED_SPAPI, at
 from tests.test_parse import _DELETE, DOC
 

@@ -11,8 +11,8 @@ import pytest
 
 from rtsales.clock import HOUR, hour_key, iso, parse_instant
 from rtsales.errors import ReportParseError
-from rtsales.spapi import jsonstream
-from rtsales.spapi.parse import parse_sales_document, read_sales_document
+from rtsales.amazon import jsonstream
+from rtsales.amazon.parse import parse_sales_document, read_sales_document
 from tests.test_parse import _DELETE, DOC, END, MP, START, _broken
 
 CHUNKS = [1, 7, 64, jsonstream.CHUNK]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtsales.windows import Refusal, classify_refusal
+from rtsales.sync.windows import Refusal, classify_refusal
 
 
 @pytest.mark.parametrize(("message", "refusal"), [

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from rtsales.cli import app
 from rtsales.clock import floor_hour, iso
-from rtsales.ledger import seed
+from rtsales.sync.ledger import seed
 from rtsales.quota import start_cooldown
 from rtsales.store import open_db, transaction
 from tests.conftest import at, record_sync

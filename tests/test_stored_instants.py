@@ -11,7 +11,7 @@ import pytest
 
 from rtsales import lock
 from rtsales.clock import floor_hour, iso, show_instant
-from rtsales.ledger import BACKOFF_CAP, claimable, seed
+from rtsales.sync.ledger import BACKOFF_CAP, claimable, seed
 from rtsales.quota import active_cooldown, start_cooldown
 from rtsales.store import open_db, transaction
 from tests.conftest import at

@@ -21,8 +21,8 @@ def demo(
     """Watch rtsales fill its ledger from the simulator, hit a quota cooldown and recover."""
     from rtsales import render
     from rtsales.clock import floor_hour
-    from rtsales.simcron import run_demo
-    from rtsales.status import collect_status
+    from rtsales.simulator.cron import run_demo
+    from rtsales.views.status import collect_status
 
     app = ctx.obj
     if not app.verbose:  # the demo narrates 429s itself; the engine's warnings would repeat them

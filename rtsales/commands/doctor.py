@@ -21,7 +21,7 @@ def doctor(
     the client secret's age: ✔, ! (warning) or ✘ with its fix on each line; exit 1 on any ✘. Never spends
     createReport quota."""
     from rtsales import render
-    from rtsales.doctor import run_doctor
+    from rtsales.views.doctor import run_doctor
 
     root = ctx.find_root().params  # the root callback left settings to doctor: it reports them instead of failing
     report = run_doctor(root.get("env_file"), root.get("db"))

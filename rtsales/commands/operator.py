@@ -26,7 +26,7 @@ def _marketplaces(ctx: typer.Context, marketplace: str | None, command: str) -> 
 
 def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool) -> None:
     from rtsales import render
-    from rtsales.operator import run_audit
+    from rtsales.sync.operator import run_audit
     app = ctx.obj
     marketplaces = _marketplaces(ctx, marketplace, f"audit-{kind}")
     with render.activity(enabled=not as_json):
@@ -60,8 +60,8 @@ def fill_day(
 ) -> None:
     """Re-fetch every hour of DAY (YYYY-MM-DD; APPLIED and FAILED included) now, within quota."""
     from rtsales import render
-    from rtsales.operator import day_hours
-    from rtsales.operator import fill_day as repair
+    from rtsales.sync.operator import day_hours
+    from rtsales.sync.operator import fill_day as repair
     app = ctx.obj
     marketplaces = _marketplaces(ctx, marketplace, "fill-day")
     day_hours(day, tz, app.clock.now(), app.settings.fill_day_max_age_days)  # refuse before touching the database
@@ -94,8 +94,8 @@ def sales(
     """Totals from the local database (no API call): works during a cooldown, showing last known data."""
     from rtsales import render
     from rtsales.errors import UsageError
-    from rtsales.sales import sales_summary
-    from rtsales.status import known_marketplaces
+    from rtsales.views.sales import sales_summary
+    from rtsales.views.status import known_marketplaces
     from rtsales.zones import zone
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")

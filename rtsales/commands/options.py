@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rtsales import marketplaces
+from rtsales.amazon import marketplaces
 from rtsales.errors import UsageError
 
 def complete_codes(codes: list[str], incomplete: str) -> list[str]:

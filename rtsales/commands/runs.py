@@ -21,7 +21,7 @@ def runs(
     from datetime import timedelta
 
     from rtsales import render
-    from rtsales.runs import history
+    from rtsales.sync.runs import history
 
     app = ctx.obj
     report = history(app.existing_db, app.clock.now(), timedelta(minutes=app.settings.lock_ttl_minutes), limit)

@@ -20,7 +20,7 @@ def status(
 ) -> None:
     """Ledger, lock, cooldown, audits and a day x hour grid per marketplace (read-only; no credentials needed)."""
     from rtsales import render
-    from rtsales.status import collect_status, known_marketplaces
+    from rtsales.views.status import collect_status, known_marketplaces
 
     app = ctx.obj
     db = app.existing_db  # status never creates a database: a wrong path fails, --check included

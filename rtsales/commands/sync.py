@@ -17,7 +17,7 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
     """Advance the hour ledger as far as quota allows, then exit (run it from cron every 15 minutes)."""
-    from rtsales.engine import SyncRun
+    from rtsales.sync.engine import SyncRun
 
     app = ctx.obj
     app.require_spapi("sync")  # before opening (or creating) the database

@@ -24,7 +24,7 @@ from rtsales.keepa.cache import CachedProduct, fresh_products, save_products
 from rtsales.keepa.client import KeepaClient
 from rtsales.keepa.costs import MAX_ASINS_PER_REQUEST, product_cost
 from rtsales.keepa.status import projected_balance
-from rtsales.marketplaces import MARKETPLACES
+from rtsales.amazon.marketplaces import MARKETPLACES
 
 SALES_RANK = 3  # index of the sales rank in Keepa's csv and stats.current arrays
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
@@ -34,7 +34,7 @@ _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 class KeepaDomain:
     code: str
     domain_id: int
-    country: str  # the country code rtsales.marketplaces uses
+    country: str  # the country code rtsales.amazon.marketplaces uses
 
 
 DOMAINS = {d.code: d for d in (

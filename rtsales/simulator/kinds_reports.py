@@ -3,7 +3,7 @@
 Like `reports.sales_document`: the whole hours of [start, end) as a report generated
 at `at` shows them, rows sorted by hour then ASIN. Neither schema has reportOptions.
 The report types and member names are spelt here, not taken from the client's
-parser, so a round trip through `rtsales.spapi.document` checks one against the other.
+parser, so a round trip through `rtsales.amazon.document` checks one against the other.
 """
 
 from __future__ import annotations

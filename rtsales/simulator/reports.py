@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rtsales.clock import HOUR, hours_between, iso, parse_instant
-from rtsales.marketplaces import lookup
+from rtsales.amazon.marketplaces import lookup
 from rtsales.simulator.truth import SalesTruth
 
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"

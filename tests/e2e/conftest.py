@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rtsales.simcron import SimulatedCron
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 from tests.conftest import at
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from rtsales.clock import iso, parse_instant
-from rtsales.operator import fill_day, run_audit
-from rtsales.simcron import SimulatedCron
+from rtsales.sync.operator import fill_day, run_audit
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Simulator
-from rtsales.status import collect_status
+from rtsales.views.status import collect_status
 from tests.clocks import SteppingClock
 from tests.e2e.conftest import START, US
 from tests.e2e.meddler import GENERIC_400, Meddler, first_n

@@ -14,10 +14,10 @@ from datetime import timedelta
 import pytest
 
 from rtsales.clock import iso
-from rtsales.engine import SyncRun
-from rtsales.simcron import SimulatedCron
+from rtsales.sync.engine import SyncRun
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
-from rtsales.status import collect_status
+from rtsales.views.status import collect_status
 from tests.conftest import record_sync
 from tests.e2e.conftest import START, US
 

@@ -9,11 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from rtsales import ingest, lock, windows
+from rtsales import lock
+
+from rtsales.sync import ingest, windows
 from rtsales.clock import iso
-from rtsales.engine import SyncRun
-from rtsales.simcron import SimulatedCron
-from rtsales.spapi.client import SpApiClient
+from rtsales.sync.engine import SyncRun
+from rtsales.simulator.cron import SimulatedCron
+from rtsales.amazon.client import SpApiClient
 from rtsales.store import open_db
 from tests.e2e.conftest import START, US, Crash
 

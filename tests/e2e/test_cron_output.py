@@ -160,8 +160,8 @@ def _read_all(fd: int) -> str:
 def test_a_run_says_what_it_waits_for(tmp_path: Path) -> None:
     """What a terminal's status line (and -v) shows while a run waits: Amazon preparing reports."""
     from rtsales import logs
-    from rtsales.engine import SyncRun
-    from rtsales.simcron import simulator_settings
+    from rtsales.sync.engine import SyncRun
+    from rtsales.simulator.cron import simulator_settings
     from tests.clocks import SteppingClock
 
     clock = SteppingClock(START)
@@ -178,8 +178,8 @@ def test_a_run_says_what_it_waits_for(tmp_path: Path) -> None:
 
 def test_fill_day_progress_has_its_total_before_the_first_request(tmp_path: Path) -> None:
     """The bar reads 0/24 from the start, not 0/?, and counts the hours this run fetched again."""
-    from rtsales.operator import fill_day
-    from rtsales.simcron import SimulatedCron
+    from rtsales.sync.operator import fill_day
+    from rtsales.simulator.cron import SimulatedCron
     from tests.clocks import SteppingClock
 
     cron = SimulatedCron(tmp_path / "f.db", (US,), START)

@@ -20,11 +20,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from rtsales import lock, windows
+from rtsales import lock
+
+from rtsales.sync import windows
 from rtsales.cli import app
 from rtsales.clock import FrozenClock, iso
-from rtsales.ledger import LedgerConflict
-from rtsales.simcron import SimulatedCron
+from rtsales.sync.ledger import LedgerConflict
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Simulator)
 from rtsales.simulator.requestlog import LogEntry

@@ -9,14 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from rtsales import ingest
+from rtsales.sync import ingest
 from rtsales.clock import HOUR, iso, parse_hour
-from rtsales.operator import fill_day, run_audit
-from rtsales.sales import sales_summary
-from rtsales.simcron import SimulatedCron
+from rtsales.sync.operator import fill_day, run_audit
+from rtsales.views.sales import sales_summary
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Simulator
-from rtsales.spapi.client import SpApiClient
-from rtsales.status import collect_status
+from rtsales.amazon.client import SpApiClient
+from rtsales.views.status import collect_status
 from tests.clocks import SteppingClock
 from tests.e2e.conftest import CA, US, Crash
 from tests.e2e.test_crash_quota_lock import _kill_once

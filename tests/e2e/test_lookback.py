@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rtsales.clock import iso
-from rtsales.simcron import SimulatedCron, simulator_settings
+from rtsales.simulator.cron import SimulatedCron, simulator_settings
 from tests.e2e.conftest import START, US
 from tests.e2e.meddler import Meddler
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from rtsales.clock import iso
-from rtsales.simcron import SimulatedCron
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
 from tests.e2e.conftest import US
 
@@ -38,7 +38,7 @@ PACED = {"RUN_BUDGET_SECONDS": str(BUDGET), "MAX_WINDOW_HOURS": "2",  # 83 windo
 
 def _catch_up(cron: Callable[..., SimulatedCron], create_rate: float, runs: int) -> tuple[SimulatedCron, list[int]]:
     """`runs` back-to-back syncs on a running clock; createReport calls the simulator saw in each."""
-    from rtsales.engine import SyncRun
+    from rtsales.sync.engine import SyncRun
     from rtsales.simulator import USAGE_PLANS, Simulator, UsagePlan
     from tests.clocks import SteppingClock
     plans = {**USAGE_PLANS, "createReport": UsagePlan(create_rate, 15)}

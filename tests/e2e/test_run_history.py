@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from rtsales.cli import app
 from rtsales.clock import FrozenClock, iso
-from rtsales.simcron import SimulatedCron
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import BackgroundServer, Faults, Simulator
-from rtsales.spapi.client import SpApiClient
-from rtsales.status import collect_status
+from rtsales.amazon.client import SpApiClient
+from rtsales.views.status import collect_status
 from rtsales.store import open_db
 from tests.conftest import unstamped
 from tests.e2e.conftest import START, US, Crash, loopback_env

@@ -16,9 +16,9 @@ import pytest
 
 from rtsales import lock
 from rtsales.clock import FrozenClock, iso
-from rtsales.engine import SyncRun
+from rtsales.sync.engine import SyncRun
 from rtsales.errors import Terminated
-from rtsales.simcron import SimulatedCron
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Faults, Simulator)
 from tests.conftest import unstamped

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from rtsales.simcron import SimulatedCron
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
 from tests.e2e.conftest import START, US
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from rtsales.clock import iso
-from rtsales.simcron import SimulatedCron
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
 from tests.e2e.conftest import CA, START, US
 
@@ -143,7 +143,7 @@ def test_report_gone_from_amazon_is_requested_again(cron: Callable[..., Simulate
 
 def test_fill_day_waits_for_its_reports_on_a_real_clock_and_reports_changes(
         cron: Callable[..., SimulatedCron]) -> None:
-    from rtsales.operator import fill_day
+    from rtsales.sync.operator import fill_day
     from tests.clocks import SteppingClock
     c = cron((US,))
     c.cycle()

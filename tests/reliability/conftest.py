@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from rtsales.cli import app
 from rtsales.clock import floor_hour, iso
-from rtsales.ledger import seed
+from rtsales.sync.ledger import seed
 from rtsales.store import open_db, transaction
 from tests.conftest import CREDS, STAMP, T0
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rtsales import windows
+from rtsales.sync import windows
 from rtsales.clock import FrozenClock, iso
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Simulator)

@@ -158,7 +158,7 @@ def test_debug_traceback_shows_no_locals_and_no_secret(tmp_path: Path) -> None:
     while a local variable holds the client secret and quoting it in its message."""
     program = (
         "import sys\n"
-        "import rtsales.spapi.auth as auth\n"
+        "import rtsales.amazon.auth as auth\n"
         "def broken(self):\n"
         "    secret = self._form['client_secret']\n"
         "    raise RuntimeError(f'Login with Amazon exploded while sending {secret}')\n"

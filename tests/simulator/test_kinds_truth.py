@@ -15,8 +15,8 @@ from rtsales.simulator import SalesTruth
 from rtsales.simulator.kinds_reports import inventory_document, traffic_document
 from rtsales.simulator.kinds_truth import InventoryTruth, TrafficTruth
 from rtsales.simulator.reports import gzip_json
-from rtsales.spapi.document import parse_document, read_document
-from rtsales.spapi.kinds import INVENTORY, TRAFFIC
+from rtsales.amazon.document import parse_document, read_document
+from rtsales.amazon.kinds import INVENTORY, TRAFFIC
 
 from .helpers import DE, SPAPI_DIR, T0, US, schema_errors
 

@@ -4,8 +4,8 @@ A `Kind` says what one kind's documents hold: its reportType, the numeric member
 of a row after startTime/endTime/asin (each with its check for one value and for a
 whole column), the row and batch shapes the parser hands out, what the
 reportSpecification must carry, and the window/age limits Amazon's schema states
-for a request. `rtsales.spapi.document` reads any kind from this description;
-`rtsales.spapi.parse` keeps the sales entry points on top of it.
+for a request. `rtsales.amazon.document` reads any kind from this description;
+`rtsales.amazon.parse` keeps the sales entry points on top of it.
 
 Sales keeps the specification checks it always had (currencyCode, no check of
 dataStartTime/dataEndTime) so its readers see no change; traffic and inventory

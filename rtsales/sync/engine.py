@@ -22,24 +22,26 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, lock, runs, scheduler, skew
+from rtsales import lock
+
+from rtsales.sync import audits, runs, scheduler, skew
 from rtsales.clock import HOUR, Clock, floor_hour, format_duration, iso, parse_hour, parse_instant, show_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
+from rtsales.sync.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
                             ledger_counts, newest_held_hour, newest_wanted_hour, oldest_fetchable_hour,
                             prune_unfetched, seed, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
-from rtsales.results import MarketplaceOutcome, SyncResult
+from rtsales.sync.results import MarketplaceOutcome, SyncResult
 from rtsales.store import transaction
-from rtsales.windows import WindowWorker
+from rtsales.sync.windows import WindowWorker
 
 if TYPE_CHECKING:
     import httpx
 
-    from rtsales.spapi.client import SpApiClient
+    from rtsales.amazon.client import SpApiClient
 
 log = logging.getLogger(__name__)
 SPAPI = "spapi"
@@ -330,7 +332,7 @@ class SyncRun:
         log.warning("SP-API 429: all SP-API calls stop until %s", show_instant(cooldown.until, self.clock.now()))
 
     def _client(self) -> SpApiClient:
-        from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only for a run with work
+        from rtsales.amazon.client import SpApiClient  # httpx and tenacity: only for a run with work
 
         share = 1.0 if self.focus is not None else self.settings.quota_budget_percent / 100  # fill-day: whole plan
         pacer = Pacer(self.db, self.clock, self.deadline, SPAPI_PLANS, on_wait=self._refresh_all, share=share,

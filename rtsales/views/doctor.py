@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales import scheduler, skew
+from rtsales.sync import scheduler, skew
 from rtsales.clock import HOUR, Clock, format_duration, iso, parse_instant, show_instant
 from rtsales.config import Settings, load_settings_leniently
 from rtsales.errors import AccessDeniedError, ConfigError, RtsalesError, SpApiError, SpApiQuotaError
-from rtsales.ledger import newest_held_hour
-from rtsales.marketplaces import MARKETPLACES, lookup
+from rtsales.sync.ledger import newest_held_hour
+from rtsales.amazon.marketplaces import MARKETPLACES, lookup
 from rtsales.quota import active_cooldown
 from rtsales.store.db import connect_read_only, database_problem
 from rtsales.store.migrations import MIGRATIONS, identify, schema_version
@@ -36,7 +36,7 @@ from rtsales.store.migrations import MIGRATIONS, identify, schema_version
 if TYPE_CHECKING:
     import httpx
 
-    from rtsales.spapi.client import SpApiClient
+    from rtsales.amazon.client import SpApiClient
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 CRON_INTERVAL = timedelta(minutes=15)  # crontab.example's
@@ -167,7 +167,7 @@ def _amazon(settings: Settings, clock: Clock, transport: httpx.BaseTransport | N
     if not allowed:
         return (Check("Login with Amazon", SKIP, "not asked: fix the settings first"),
                 Check("Reports API", SKIP, "not asked: fix the settings first"))
-    from rtsales.spapi.client import SpApiClient  # httpx and tenacity: only when Amazon is asked
+    from rtsales.amazon.client import SpApiClient  # httpx and tenacity: only when Amazon is asked
 
     client = SpApiClient(settings, clock, transport)
     try:
@@ -199,7 +199,7 @@ def _clock(db: Database | None, now: datetime, seen: list[float]) -> Check:
 
 
 def _reports(client: SpApiClient) -> Check:
-    from rtsales.spapi.client import REPORT_TYPE, ROLE_HINT
+    from rtsales.amazon.client import REPORT_TYPE, ROLE_HINT
 
     try:
         client.list_reports(page_size=1)

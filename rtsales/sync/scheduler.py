@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, iso, parse_hour, parse_instant
-from rtsales.ledger import LEDGER, Window, claimable, coalesce, split
+from rtsales.sync.ledger import LEDGER, Window, claimable, coalesce, split
 from rtsales.quota import SPAPI_PLANS, learned_rates
 from rtsales.store import transaction
 

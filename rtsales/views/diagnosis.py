@@ -1,7 +1,7 @@
 """What `rtsales status` concludes for one marketplace: an ordered checklist, first match wins.
 
 Each check compares the clock, the run history and the marketplace's ledger (as
-`rtsales.status` collected them) and returns a `Diagnosis` (ok, code, one line) or
+`rtsales.views.status` collected them) and returns a `Diagnosis` (ok, code, one line) or
 None to pass on. The order is the troubleshooting order: what the operator chose,
 a run at work, cron not running, a run that died, runs that fail, locks, cooldown,
 FAILED hours, hours left waiting, data older than the settings allow, lost hours.
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rtsales.clock import HOUR, iso, parse_instant, show_instant
-from rtsales.ledger import newest_wanted_hour
+from rtsales.sync.ledger import newest_wanted_hour
 
 RECENT_RUN = timedelta(minutes=35)  # two 15-minute cron intervals and a margin: longer, cron missed runs
 STALE_AFTER = timedelta(hours=3)  # claimable work older than the lag plus this is not being reached
@@ -34,7 +34,7 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class History:
-    """What the run history says, the same for every marketplace (rtsales.runs)."""
+    """What the run history says, the same for every marketplace (rtsales.sync.runs)."""
 
     last_sync: dict[str, Any] | None  # the newest `rtsales sync` run
     streak: dict[str, Any] | None  # the runs failing since the newest that did not

@@ -1,11 +1,11 @@
 """The sales entry points of the report parser (GET_VENDOR_REAL_TIME_SALES_REPORT).
 
-The parsing itself, for every report kind, is `rtsales.spapi.document`, driven by
-`rtsales.spapi.kinds.SALES`: strict (a ReportParseError naming the field and a short
+The parsing itself, for every report kind, is `rtsales.amazon.document`, driven by
+`rtsales.amazon.kinds.SALES`: strict (a ReportParseError naming the field and a short
 sample, never a silent empty list), streamed in batches of columns from the gzip
 body. Zero-unit rows are real rows; orderedUnits may be negative.
 `parse_sales_document` materialises the rows and refuses duplicate (hour, ASIN) rows
-itself; streamed rows leave that to the table's primary key (`rtsales.ingest`).
+itself; streamed rows leave that to the table's primary key (`rtsales.sync.ingest`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from rtsales.spapi.document import DEFAULT_LIMIT, parse_document, read_document
-from rtsales.spapi.kinds import SALES, SALES_REPORT, SalesRow
-from rtsales.spapi.kinds import SalesBatch as Batch
+from rtsales.amazon.document import DEFAULT_LIMIT, parse_document, read_document
+from rtsales.amazon.kinds import SALES, SALES_REPORT, SalesRow
+from rtsales.amazon.kinds import SalesBatch as Batch
 
 __all__ = ["DEFAULT_LIMIT", "REPORT_TYPE", "Batch", "Row", "SalesDocument", "SalesRow", "SalesStream",
            "describe_error_document", "parse_sales_document", "read_sales_document"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtsales.runs import Summary
-from rtsales.windows import Tally
+from rtsales.sync.runs import Summary
+from rtsales.sync.windows import Tally
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Read-only status: why is it (not) syncing? Run history, ledger, lock, cooldown, audits, gaps, clock skew.
 
 Never takes a lock, never calls an API, needs no credentials. Returns plain
-data, with each marketplace's diagnosis from `rtsales.diagnosis`; `render.status`
+data, with each marketplace's diagnosis from `rtsales.views.diagnosis`; `render.status`
 draws it and `--json` prints it. Every query is bounded by
 the (marketplace_id, status, hour_utc) index or the ledger's primary key. Leases,
 cooldowns and retries are judged exactly as sync judges them (an instant further
@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales import audits, runs, scheduler, skew
+from rtsales.sync import audits, runs, scheduler, skew
 from rtsales.clock import HOUR, floor_hour, iso
 from rtsales.config import Settings
-from rtsales.diagnosis import Clockwork, History, age_minutes, diagnose
-from rtsales.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
+from rtsales.views.diagnosis import Clockwork, History, age_minutes, diagnose
+from rtsales.sync.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 

@@ -18,8 +18,8 @@ from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, hour_key, hours_between, iso, parse_hour
 from rtsales.keepa.cache import cached_titles
-from rtsales.ledger import newest_held_hour
-from rtsales.marketplaces import lookup
+from rtsales.sync.ledger import newest_held_hour
+from rtsales.amazon.marketplaces import lookup
 from rtsales.quota import active_cooldown
 from rtsales.zones import local_iso
 

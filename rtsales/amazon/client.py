@@ -30,9 +30,9 @@ from rtsales.http import (TransientHttpError, build_client, describe_failure, el
                           retrying)
 from rtsales.quota import usable_rate
 from rtsales.redaction import clip
-from rtsales.skew import measure
-from rtsales.spapi.auth import LwaAuth
-from rtsales.spapi.jsonstream import gunzip_chunks
+from rtsales.sync.skew import measure
+from rtsales.amazon.auth import LwaAuth
+from rtsales.amazon.jsonstream import gunzip_chunks
 
 log = logging.getLogger(__name__)
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"

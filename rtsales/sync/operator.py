@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlite_utils import Database
 
-from rtsales import audits, zones
+from rtsales import zones
+
+from rtsales.sync import audits
 from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso, show_instant
 from rtsales.config import Settings
-from rtsales.engine import SyncResult, SyncRun
+from rtsales.sync.engine import SyncResult, SyncRun
 from rtsales.errors import CooldownActiveError, LockBusyError, UsageError
-from rtsales.ledger import HourStatus, newest_wanted_hour, oldest_fetchable_hour, reopen
+from rtsales.sync.ledger import HourStatus, newest_wanted_hour, oldest_fetchable_hour, reopen
 from rtsales.store import transaction
 
 LEDGER = "vendor_rt_sales_hour_ledger"

@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, hour_key, iso, parse_instant
-from rtsales.ledger import HourStatus, reopen
+from rtsales.sync.ledger import HourStatus, reopen
 from rtsales.store import transaction
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}

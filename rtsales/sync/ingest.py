@@ -22,11 +22,11 @@ from operator import and_
 
 from sqlite_utils import Database
 
-from rtsales.audits import record_changes
+from rtsales.sync.audits import record_changes
 from rtsales.clock import HOUR, iso, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
-from rtsales.ledger import HourStatus, Window, transition
-from rtsales.spapi.parse import Batch, SalesStream
+from rtsales.sync.ledger import HourStatus, Window, transition
+from rtsales.amazon.parse import Batch, SalesStream
 from rtsales.store import transaction
 
 _MASK = (1 << 64) - 1

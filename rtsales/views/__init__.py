@@ -1,0 +1,1 @@
+"""Read-only answers from the database: status and its diagnosis, sales, doctor's checks."""
