@@ -1,7 +1,5 @@
 """`rtsales demo`: the real sync path against the built-in simulator, days of cron in seconds."""
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """`rtsales doctor`: is everything a cron run needs in place? One line per check."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

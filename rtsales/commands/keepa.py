@@ -1,7 +1,5 @@
 """`rtsales keepa ...`: the token balance and product titles / sales ranks from Keepa."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

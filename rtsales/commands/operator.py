@@ -1,7 +1,5 @@
 """`rtsales audit daily|weekly`, `rtsales fill-day` and `rtsales sales`: operator commands."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from enum import Enum
 from typing import Annotated

@@ -1,7 +1,5 @@
 """Options shared by several commands, their validation, and the examples every help ends with."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`rtsales runs`: the recent sync, audit and fill-day runs from the run history (read-only)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

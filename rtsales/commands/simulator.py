@@ -1,7 +1,5 @@
 """`rtsales simulator serve`: run the built-in SP-API simulator on a loopback port."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """`rtsales status`: why it is (not) syncing, at a glance, without calling any API."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

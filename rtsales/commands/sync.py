@@ -1,7 +1,5 @@
 """`rtsales sync`: one cron cycle over every configured marketplace."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

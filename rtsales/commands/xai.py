@@ -1,7 +1,5 @@
 """`rtsales xai quota` and `rtsales xai ask`: the xAI daily cap and the cached answers."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -5,7 +5,6 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from rtsales.clock import format_duration, parse_instant, show_instant
@@ -66,10 +65,11 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_
     if m["inconclusive"]:
         rows.append(("inconclusive", f"{m['inconclusive']} hour(s): the last re-fetch came back CANCELLED; "
                                      "stored rows kept, the next audit asks again"))
-    grid = Table(show_header=False, box=None, padding=(0, 2))
+    # Plain aligned lines, not a rich Table: one line per fact whatever the width (cron, pipes),
+    # and a table laid out per marketplace was most of status's drawing time.
+    width = max(len(name) for name, _ in rows) + 2
     for name, value in rows:
-        grid.add_row(f"[dim]{name}[/]", text(value))
-    console.print(grid)
+        console.print(f"  [dim]{name:<{width}}[/]{text(value)}", soft_wrap=True)
     for failed in m["failed"]:
         retry = show_instant(failed["next_retry_utc"], now)
         console.print(f"  [red]FAILED[/] {text(show_instant(failed['hour_utc'], now))} retry {text(retry)}: "
