@@ -115,7 +115,7 @@ def fill_day(db: Database, settings: Settings, clock: Clock, day_text: str, zone
     keys = [hour_key(h) for h in hours if oldest <= h <= newest]
     if not keys:
         raise UsageError(f"no hour of {day} ended long enough ago to fetch yet",
-                         hint=f"Amazon's numbers settle for SAFETY_LAG_MINUTES ({settings.safety_lag_minutes}) first")
+                         hint=f"an hour is asked for SAFETY_LAG_MINUTES ({settings.safety_lag_minutes}) after it ends")
     before = {mp: _hour_totals(db, mp, keys) for mp in marketplaces}
 
     def reopen_day(run: SyncRun) -> None:
