@@ -15,7 +15,7 @@ from rtsales.clock import HOUR, hour_key, iso, parse_instant
 from rtsales.errors import ReportParseError
 from rtsales.amazon import jsonstream
 from rtsales.amazon.document import parse_document, read_document
-from rtsales.amazon.kinds import INVENTORY, KINDS, SALES, TRAFFIC, Kind, kind_for
+from rtsales.kinds import INVENTORY, KINDS, SALES, TRAFFIC, Kind, kind_for
 from rtsales.amazon.parse import parse_sales_document
 from tests.conftest import SHARED_SPAPI, at
 from tests.test_parse import _DELETE, DOC

@@ -1,4 +1,4 @@
-"""The strict parser of real-time report documents, for any `Kind` (rtsales.amazon.kinds).
+"""The strict parser of real-time report documents, for any `Kind` (rtsales.kinds).
 
 Anything that is not what Amazon's schema promises raises ReportParseError
 naming the field and a short sample; it never returns a silent empty list.
@@ -28,7 +28,7 @@ from typing import Any
 from rtsales.clock import HOUR, hour_key, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
 from rtsales.amazon.jsonstream import JsonCursor, NotJson, byte_chunks, gunzip_chunks, text_chunks
-from rtsales.amazon.kinds import Kind, Value, only
+from rtsales.kinds import Kind, Value, only
 
 DEFAULT_LIMIT = 512 * 1024 * 1024  # bytes of inflated document (MAX_DOCUMENT_MB's default)
 _SAMPLE = 80

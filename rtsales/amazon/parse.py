@@ -1,7 +1,7 @@
 """The sales entry points of the report parser (GET_VENDOR_REAL_TIME_SALES_REPORT).
 
 The parsing itself, for every report kind, is `rtsales.amazon.document`, driven by
-`rtsales.amazon.kinds.SALES`: strict (a ReportParseError naming the field and a short
+`rtsales.kinds.SALES`: strict (a ReportParseError naming the field and a short
 sample, never a silent empty list), streamed in batches of columns from the gzip
 body. Zero-unit rows are real rows; orderedUnits may be negative.
 `parse_sales_document` materialises the rows and refuses duplicate (hour, ASIN) rows
@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import cast
 
 from rtsales.amazon.document import DEFAULT_LIMIT, parse_document, read_document
-from rtsales.amazon.kinds import SALES, SALES_REPORT, SalesRow
-from rtsales.amazon.kinds import SalesBatch as Batch
+from rtsales.kinds import SALES, SALES_REPORT, SalesRow
+from rtsales.kinds import SalesBatch as Batch
 
 __all__ = ["DEFAULT_LIMIT", "REPORT_TYPE", "Batch", "Row", "SalesDocument", "SalesRow", "SalesStream",
            "describe_error_document", "parse_sales_document", "read_sales_document"]

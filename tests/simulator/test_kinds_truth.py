@@ -16,7 +16,7 @@ from rtsales.simulator.kinds_reports import inventory_document, traffic_document
 from rtsales.simulator.kinds_truth import InventoryTruth, TrafficTruth
 from rtsales.simulator.reports import gzip_json
 from rtsales.amazon.document import parse_document, read_document
-from rtsales.amazon.kinds import INVENTORY, TRAFFIC
+from rtsales.kinds import INVENTORY, TRAFFIC
 
 from .helpers import DE, SPAPI_DIR, T0, US, schema_errors
 

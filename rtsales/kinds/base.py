@@ -1,17 +1,5 @@
-"""The real-time report kinds rtsales reads, each as a small description.
-
-A `Kind` says what one kind's documents hold: its reportType, the numeric members
-of a row after startTime/endTime/asin (each with its check for one value and for a
-whole column), the row and batch shapes the parser hands out, what the
-reportSpecification must carry, and the window/age limits Amazon's schema states
-for a request. `rtsales.amazon.document` reads any kind from this description;
-`rtsales.amazon.parse` keeps the sales entry points on top of it.
-
-Sales keeps the specification checks it always had (currencyCode, no check of
-dataStartTime/dataEndTime) so its readers see no change; traffic and inventory
-also require dataStartTime..dataEndTime to cover the requested window, which
-catches a document for a narrower window whose missing hours would read as empty.
-"""
+"""What every report kind is described by: its numeric values and their checks, the window
+limits Amazon's schema states, and the `Kind` that gathers them (see `rtsales.kinds`)."""
 
 from __future__ import annotations
 
@@ -19,52 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
-
-SALES_REPORT = "GET_VENDOR_REAL_TIME_SALES_REPORT"
-TRAFFIC_REPORT = "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT"
-INVENTORY_REPORT = "GET_VENDOR_REAL_TIME_INVENTORY_REPORT"
-
-
-class SalesRow(NamedTuple):
-    hour_utc: str
-    asin: str
-    ordered_units: int
-    ordered_revenue: float
-
-
-class SalesBatch(NamedTuple):
-    """Rows as columns: row i is (hour_utc[i], asin[i], ordered_units[i], ordered_revenue[i])."""
-
-    hour_utc: Sequence[str]
-    asin: Sequence[str]
-    ordered_units: Sequence[int]
-    ordered_revenue: Sequence[float]
-
-
-class TrafficRow(NamedTuple):
-    hour_utc: str
-    asin: str
-    glance_views: int
-
-
-class TrafficBatch(NamedTuple):
-    hour_utc: Sequence[str]
-    asin: Sequence[str]
-    glance_views: Sequence[int]
-
-
-class InventoryRow(NamedTuple):
-    hour_utc: str
-    asin: str
-    highly_available_inventory: int
-
-
-class InventoryBatch(NamedTuple):
-    hour_utc: Sequence[str]
-    asin: Sequence[str]
-    highly_available_inventory: Sequence[int]
-
+from typing import Any
 
 def _integer(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
@@ -164,22 +107,3 @@ class Kind:
     currency: bool  # reportOptions.currencyCode is required (and handed out)
     checks_window: bool  # dataStartTime..dataEndTime must cover the requested window
     limits: WindowLimits
-
-
-# The sales schema states no limits; MAX_WINDOW_HOURS and MAX_DATA_AGE_HOURS govern sales requests.
-SALES = Kind("sales", SALES_REPORT, (ORDERED_UNITS, ORDERED_REVENUE), SalesRow, SalesBatch,
-             currency=True, checks_window=False, limits=WindowLimits())
-TRAFFIC = Kind("traffic", TRAFFIC_REPORT, (GLANCE_VIEWS,), TrafficRow, TrafficBatch,
-               currency=False, checks_window=True, limits=WindowLimits(min_end_age=timedelta(minutes=60)))
-INVENTORY = Kind("inventory", INVENTORY_REPORT, (HIGHLY_AVAILABLE_INVENTORY,), InventoryRow, InventoryBatch,
-                 currency=False, checks_window=True,
-                 limits=WindowLimits(max_data_age=timedelta(hours=168), max_span=timedelta(hours=24)))
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (SALES, TRAFFIC, INVENTORY)}
-
-
-def kind_for(report_type: str) -> Kind:
-    """The Kind of a reportType; KeyError for one rtsales does not read."""
-    for kind in KINDS.values():
-        if kind.report_type == report_type:
-            return kind
-    raise KeyError(report_type)
