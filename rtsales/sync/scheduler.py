@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, iso, parse_hour, parse_instant
-from rtsales.sync.ledger import LEDGER, Window, claimable, coalesce, split
+from rtsales.sync.ledger import LEDGER, REFETCHABLE_SQL, Window, claimable, claimable_params, coalesce, split
 from rtsales.quota import SPAPI_PLANS, learned_rates
 from rtsales.store import transaction
 
@@ -108,15 +108,15 @@ def _adjacent(keys: list[str], older: list[str]) -> list[str]:
 
 def _live_keys(conn: sqlite3.Connection, mp: str, horizon: Horizon) -> list[str]:
     """The live window, newest first, when no part of it is in flight (else the last refresh is pending)."""
-    rows = conn.execute(f"SELECT hour_utc, status FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
-                        f"AND hour_utc <= ? ORDER BY hour_utc DESC",
-                        [mp, iso(horizon.live_start()), iso(horizon.newest)]).fetchall()
-    if any(status in ("REQUESTED", "DOWNLOADED") for _, status in rows):
+    rows = conn.execute(f"SELECT hour_utc, status, {REFETCHABLE_SQL} FROM {LEDGER} WHERE marketplace_id = ? "
+                        f"AND hour_utc >= ? AND hour_utc <= ? ORDER BY hour_utc DESC",
+                        [*claimable_params(horizon.now), mp, iso(horizon.live_start()), iso(horizon.newest)]).fetchall()
+    if any(status in ("REQUESTED", "DOWNLOADED") for _, status, _ in rows):
         return []
     keys = []
-    for key, status in rows:  # contiguous from the newest: one report
-        if status == "UNAVAILABLE" or (keys and parse_hour(keys[-1]) - HOUR != parse_hour(key)):
-            break
+    for key, _, fetchable in rows:  # contiguous from the newest, and each hour claimable now: one report
+        if not fetchable or (keys and parse_hour(keys[-1]) - HOUR != parse_hour(key)):
+            break  # e.g. a FAILED hour waiting for its retry: the window stops above it
         keys.append(key)
     return keys
 

@@ -182,3 +182,20 @@ def test_a_crash_at_each_step_of_a_live_refresh_loses_nothing(cron: Callable[...
         c.run_command("sync-next")
     assert c.pending() <= 1  # the newest hour, asked this run
     assert c.mismatches(US, c.clock.now() - timedelta(hours=4)) == []
+
+
+def test_a_failed_hour_waiting_for_its_retry_does_not_stall_the_live_refresh_above_it(
+        cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((US,), settings=NO_AUDITS)
+    _steady(c, 2)
+    c.cycle()  # the live refresh made last run is applied now; the next is made
+    c.cycle()
+    failed = iso(parse_hour(c.db.conn.execute("SELECT MAX(hour_utc) FROM vendor_rt_sales_hour_ledger").fetchone()[0])
+                 - timedelta(hours=2))
+    c.db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', data_state = 'none', "
+                      "next_retry_utc = ? WHERE hour_utc = ?", [iso(c.clock.now() + timedelta(hours=2)), failed])
+    c.db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED' WHERE status = 'REQUESTED'")
+    meddler = Meddler(c.sim.transport())
+    c.transport = meddler
+    c.cycle()
+    assert meddler.created and meddler.created[-1][1] > failed  # the hours above it were refreshed
