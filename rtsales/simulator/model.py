@@ -204,13 +204,14 @@ class Simulator:
 
     def _create_report(self, request: Request) -> Reply:
         try:
-            marketplace_id, start, end = parse_create_request(request.json(), request.now,
-                                                                Limits(self.max_window, self.max_data_age))
+            report_type, marketplace_id, start, end = parse_create_request(
+                request.json(), request.now, Limits(self.max_window, self.max_data_age))
         except ValueError as exc:
             return invalid_input(str(exc))
         fatal = self._dice.roll(self.faults.p_fatal)
         cancel = self._later_dice.roll(self.faults.p_cancel) and not fatal
-        report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal, cancel=cancel)
+        report = self.reports.create(marketplace_id, start, end, request.now, fatal=fatal, cancel=cancel,
+                                     report_type=report_type)
         return json_reply(202, {"reportId": report.report_id}).with_meta(
             marketplace_id=marketplace_id, fault="p_fatal" if fatal else "p_cancel" if cancel else None)
 

@@ -7,6 +7,11 @@ stood then (`SalesTruth.observed(..., at=done_at)`), however late it is polled.
 A window without any row ends CANCELLED; a report marked fatal ends FATAL with an
 error document; a report marked cancel (the p_cancel fault) ends CANCELLED even when
 its window has rows, as Amazon cancels reports requested too often.
+
+All three real-time report types are made, from one ground truth: sales from
+`SalesTruth`, traffic and inventory from `kinds_truth` built on it (inventory does
+not gate sales here, so every seed's sales stay as they were). Each type's window
+limits are the ones its schema states.
 """
 
 from __future__ import annotations
@@ -14,15 +19,21 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from rtsales.clock import HOUR, hours_between, iso, parse_instant
 from rtsales.amazon.marketplaces import lookup
+from rtsales.clock import HOUR, hours_between, iso, parse_instant
+from rtsales.simulator.kinds_reports import (INVENTORY_REPORT_TYPE, TRAFFIC_REPORT_TYPE, inventory_document,
+                                             traffic_document)
+from rtsales.simulator.kinds_truth import InventoryTruth, TrafficTruth
 from rtsales.simulator.truth import SalesTruth
 
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"
+Builder = Callable[[str, datetime, datetime, datetime], dict[str, Any]]  # (marketplace, start, end, at)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Report:
     outcome: str | None = None  # DONE, CANCELLED or FATAL once evaluated
     document_id: str | None = None
     fault: str | None = None  # p_fatal or p_cancel when a fault decided the outcome
+    report_type: str = REPORT_TYPE
 
 
 def sales_document(truth: SalesTruth, marketplace_id: str, start: datetime, end: datetime,
@@ -79,6 +91,11 @@ class ReportBook:
         if not 0 <= queue_seconds <= processing_seconds:
             raise ValueError("need 0 <= queue_seconds <= processing_seconds")
         self.truth = truth
+        self.builders: dict[str, Builder] = {
+            REPORT_TYPE: partial(sales_document, truth),
+            TRAFFIC_REPORT_TYPE: partial(traffic_document, TrafficTruth(truth)),
+            INVENTORY_REPORT_TYPE: partial(inventory_document, InventoryTruth(truth, stops_sales=False)),
+        }
         self.queue = timedelta(seconds=queue_seconds)
         self.processing = timedelta(seconds=processing_seconds)
         self.reports: dict[str, Report] = {}
@@ -87,8 +104,9 @@ class ReportBook:
         self._document_ids = itertools.count(1)
 
     def create(self, marketplace_id: str, start: datetime, end: datetime, now: datetime, *,
-               fatal: bool = False, cancel: bool = False) -> Report:
-        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal, cancel)
+               fatal: bool = False, cancel: bool = False, report_type: str = REPORT_TYPE) -> Report:
+        report = Report(str(next(self._report_ids)), marketplace_id, start, end, now, fatal, cancel,
+                        report_type=report_type)
         self.reports[report.report_id] = report
         return report
 
@@ -109,7 +127,7 @@ class ReportBook:
             details = f"Report {report.report_id} failed: simulated internal processing error."
             report.document_id = self._store(report, gzip_json({"errorDetails": details}))
             return report.outcome
-        document = sales_document(self.truth, report.marketplace_id, report.start, report.end, done_at)
+        document = self.builders[report.report_type](report.marketplace_id, report.start, report.end, done_at)
         if not document["reportData"]:
             report.outcome = "CANCELLED"
         elif report.cancel:
@@ -128,7 +146,7 @@ class ReportBook:
         """The Report object of the Reports API model."""
         status = self.status(report, now)
         data: dict[str, Any] = {
-            "reportId": report.report_id, "reportType": REPORT_TYPE,
+            "reportId": report.report_id, "reportType": report.report_type,
             "dataStartTime": iso(report.start), "dataEndTime": iso(report.end),
             "marketplaceIds": [report.marketplace_id], "createdTime": iso(report.created),
             "processingStatus": status,
@@ -145,7 +163,7 @@ class ReportBook:
         """getReports: the matching Report objects, newest first, one page of them."""
         matching = [self.describe(r, now) for r in sorted(self.reports.values(), key=lambda r: r.created,
                                                                reverse=True)
-                    if REPORT_TYPE in query.report_types
+                    if r.report_type in query.report_types
                     and (not query.marketplace_ids or r.marketplace_id in query.marketplace_ids)]
         if query.statuses:
             matching = [r for r in matching if r["processingStatus"] in query.statuses]
@@ -185,13 +203,20 @@ class Limits:
     max_data_age: timedelta
 
 
-def parse_create_request(data: Any, now: datetime, limits: Limits) -> tuple[str, datetime, datetime]:
-    """Validate a createReport body; returns (marketplace_id, start, end) or raises ValueError.
+REPORT_TYPES = (REPORT_TYPE, TRAFFIC_REPORT_TYPE, INVENTORY_REPORT_TYPE)
+# What each schema says a request may ask for, beyond the simulator's own Limits.
+_INVENTORY_MAX_AGE, _INVENTORY_MAX_SPAN = timedelta(hours=168), timedelta(hours=24)
+_TRAFFIC_MIN_END_AGE = timedelta(minutes=60)
+
+
+def parse_create_request(data: Any, now: datetime, limits: Limits) -> tuple[str, str, datetime, datetime]:
+    """Validate a createReport body; returns (report_type, marketplace_id, start, end) or raises ValueError.
     dataEndTime defaults to now, as in Amazon's model (the document still holds whole hours only)."""
     if not isinstance(data, dict):
         raise ValueError("The request body must be a JSON object.")
-    if data.get("reportType") != REPORT_TYPE:
-        raise ValueError(f"Invalid reportType {data.get('reportType')!r}; this simulator only makes {REPORT_TYPE}.")
+    report_type = data.get("reportType")
+    if report_type not in REPORT_TYPES:
+        raise ValueError(f"Invalid reportType {report_type!r}; this simulator makes {', '.join(REPORT_TYPES)}.")
     marketplace_ids = data.get("marketplaceIds")
     if not isinstance(marketplace_ids, list) or len(marketplace_ids) != 1:
         raise ValueError("marketplaceIds must contain exactly one marketplace ID for this report type.")
@@ -199,8 +224,17 @@ def parse_create_request(data: Any, now: datetime, limits: Limits) -> tuple[str,
         raise ValueError(f"Invalid marketplace ID {marketplace_ids[0]!r}.")
     start = _instant(data, "dataStartTime")
     end = now if data.get("dataEndTime") is None else _instant(data, "dataEndTime")
-    _check_range(start, end, now, limits)
-    return marketplace_ids[0], start, end
+    _check_range(start, end, now, _limits_of(report_type, limits))
+    if report_type == TRAFFIC_REPORT_TYPE and end > now - _TRAFFIC_MIN_END_AGE:
+        raise ValueError(f"dataEndTime {iso(end)} is not yet available: for this report type it must be at least "
+                         f"60 minutes before the time of the request.")
+    return report_type, marketplace_ids[0], start, end
+
+
+def _limits_of(report_type: str, limits: Limits) -> Limits:
+    if report_type != INVENTORY_REPORT_TYPE:
+        return limits
+    return Limits(min(limits.max_window, _INVENTORY_MAX_SPAN), min(limits.max_data_age, _INVENTORY_MAX_AGE))
 
 
 def _check_range(start: datetime, end: datetime, now: datetime, limits: Limits) -> None:

@@ -86,7 +86,12 @@ def test_expired_token_is_refused(api: Api, clock: FrozenClock) -> None:
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
-    ({"reportType": "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT"}, "reportType"),
+    ({"reportType": "GET_VENDOR_SALES_REPORT"}, "reportType"),
+    ({"reportType": "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT", "dataEndTime": iso(T0 - timedelta(minutes=30))},
+     "not yet available"),  # traffic: ends 60 minutes before the request at the latest
+    ({"reportType": "GET_VENDOR_REAL_TIME_INVENTORY_REPORT", "dataStartTime": iso(T0 - 169 * HOUR),
+      "dataEndTime": iso(T0 - 168 * HOUR)}, "out of range"),
+    ({"reportType": "GET_VENDOR_REAL_TIME_INVENTORY_REPORT", "dataStartTime": iso(T0 - 49 * HOUR)}, "24 hours"),
     ({"marketplaceIds": [US, "A1PA6795UKMFR9"]}, "exactly one"),
     ({"marketplaceIds": []}, "exactly one"),
     ({"marketplaceIds": ["XXXXXXXX"]}, "marketplace"),
