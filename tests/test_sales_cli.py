@@ -145,3 +145,19 @@ def test_unknown_tz_is_one_line_exit_2(db_path: Path, zone: str) -> None:
     result = _usage(db_path, "--tz", zone)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and len(result.stderr) < 200
     assert "unknown time zone" in result.stderr and "Europe/Berlin" in result.stderr
+
+
+def test_a_sales_row_without_its_ledger_row_is_still_counted_as_not_final(tmp_path: Path) -> None:
+    from rtsales.store import open_db
+    from rtsales.views.sales import sales_summary
+    from tests.conftest import at
+    db = open_db(tmp_path / "orphan.db")
+    db.conn.execute("INSERT INTO vendor_rt_sales_hour_ledger (marketplace_id, hour_utc, status, updated_at, "
+                    "data_state) VALUES ('ATVPDKIKX0DER', '2026-03-10T08:00:00Z', 'APPLIED', "
+                    "'2026-03-10T12:00:00Z', 'final')")
+    db.conn.executemany("INSERT INTO vendor_realtime_sales VALUES ('ATVPDKIKX0DER', ?, ?, 2, 19.98, 'USD', 'r', "
+                        "'2026-03-10T12:00:00Z')", [("B000000001", "2026-03-10T08:00:00Z"),
+                                                     ("B000000002", "2026-03-10T07:00:00Z")])  # no ledger row
+    report = sales_summary(db, ["ATVPDKIKX0DER"], at("2026-03-10T12:07:00Z"), 4, "asin")
+    assert {(r["asin"], r["ordered_units"], r["final"]) for r in report["rows"]} == {
+        ("B000000001", 2, True), ("B000000002", 2, False)}

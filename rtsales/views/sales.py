@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from rtsales.amazon.marketplaces import lookup
 from rtsales.clock import HOUR, floor_hour, hour_key, hours_between, iso, parse_hour
 from rtsales.keepa.cache import cached_titles
-from rtsales.sync.ledger import newest_held_hour
-from rtsales.amazon.marketplaces import lookup
 from rtsales.quota import active_cooldown
+from rtsales.sync.ledger import newest_held_hour
 from rtsales.zones import local_iso
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -51,10 +51,12 @@ def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: i
 def _grouped(db: Database, mp: str, since: str, until: str, by: str) -> list[dict[str, Any]]:
     group = "s.asin" if by == "asin" else "s.hour_utc"
     # final: every hour behind the row was fetched after it settled; else Amazon may still revise it.
+    # LEFT JOIN: a sales row without its ledger row (a hand-edited file) is still counted, as not final.
     return [{"marketplace_id": mp, by: key, "ordered_units": units, "ordered_revenue": revenue,
              "currency_code": currency, "final": bool(final)} for key, units, revenue, currency, final in db.execute(
         f"SELECT {group}, SUM(s.ordered_units), ROUND(SUM(s.ordered_revenue), 2), MAX(s.currency_code), "
-        f"MIN(l.data_state = 'final') FROM vendor_realtime_sales s JOIN vendor_rt_sales_hour_ledger l "
+        f"MIN(COALESCE(l.data_state = 'final', 0)) FROM vendor_realtime_sales s "
+        f"LEFT JOIN vendor_rt_sales_hour_ledger l "
         f"ON l.marketplace_id = s.marketplace_id AND l.hour_utc = s.hour_utc "
         f"WHERE s.marketplace_id = ? AND s.hour_utc >= ? AND s.hour_utc < ? GROUP BY {group} "
         f"ORDER BY {'SUM(s.ordered_revenue) DESC' if by == 'asin' else 's.hour_utc'}", [mp, since, until])]
