@@ -43,12 +43,12 @@ from common import ROOT, data_dir, machine, table  # noqa: E402
 sys.path.insert(0, str(ROOT))  # tests.clocks: the running clock the end-to-end tests use
 from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour, parse_instant  # noqa: E402
 from rtsales.config import Settings  # noqa: E402
-from rtsales.sync.engine import POLL_INTERVAL, SyncRun  # noqa: E402
-from rtsales.sync.ledger import HourStatus, Window, in_flight, seed, window_of  # noqa: E402
 from rtsales.quota import SPAPI_PLANS, Pacer  # noqa: E402
 from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 from rtsales.simulator.truth import SETTLE_FRACTIONS, SalesTruth  # noqa: E402
 from rtsales.store import transaction  # noqa: E402
+from rtsales.sync.engine import POLL_INTERVAL, SyncRun  # noqa: E402
+from rtsales.sync.ledger import HourStatus, Window, in_flight, seed, window_of  # noqa: E402
 from rtsales.sync.windows import Tally, WindowWorker  # noqa: E402
 from tests.clocks import SteppingClock  # noqa: E402
 

@@ -33,8 +33,8 @@ from common import PYTHON, clean_env, data_dir, machine, median, table, timed_pr
 
 from rtsales.clock import iso, parse_instant  # noqa: E402
 from rtsales.quota import start_cooldown  # noqa: E402
-from rtsales.simulator.cron import SimulatedCron  # noqa: E402
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer  # noqa: E402
+from rtsales.simulator.cron import SimulatedCron  # noqa: E402
 from rtsales.store import open_db  # noqa: E402
 
 MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")

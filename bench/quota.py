@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_dir, machine, table  # noqa: E402
 
 from rtsales.clock import parse_instant  # noqa: E402
-from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 from rtsales.simulator import Simulator  # noqa: E402
+from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 
 MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")
 START = parse_instant("2026-03-10T12:07:00Z")

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from rtsales.amazon.marketplaces import MARKETPLACES, REGION_ENDPOINTS, find, lookup, nearest
 from rtsales.clock import EARLIEST, LATEST, Clock, FrozenClock, SystemClock, iso, parse_instant
 from rtsales.errors import ConfigError
-from rtsales.amazon.marketplaces import MARKETPLACES, REGION_ENDPOINTS, find, lookup, nearest
 from rtsales.redaction import Secret
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"

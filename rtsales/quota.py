@@ -111,9 +111,6 @@ def active_cooldown(db: Database, api: str, now: datetime, longest: timedelta | 
     return cooldown
 
 
-def last_cooldown(db: Database, api: str) -> Cooldown | None:
-    return _row(db, api)
-
 
 def start_cooldown(db: Database, api: str, now: datetime, base: timedelta, cap: timedelta,
                    reason: str = "quota") -> Cooldown:

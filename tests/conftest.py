@@ -14,10 +14,9 @@ import pytest
 from sqlite_utils import Database
 
 from rtsales import http
-
-from rtsales.sync import runs
 from rtsales.clock import FrozenClock, parse_instant
 from rtsales.config import Settings, load_settings, setting_names
+from rtsales.sync import runs
 
 # Off a terminal (CliRunner, pipes, cron) every stderr line starts with the UTC time it was written.
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pytest_httpx import HTTPXMock
 
+from rtsales.amazon.client import SpApiClient
 from rtsales.clock import FrozenClock, iso
 from rtsales.config import Settings
 from rtsales.simulator.cron import SimulatedCron
-from rtsales.amazon.client import SpApiClient
 from rtsales.views.status import collect_status
 from tests.conftest import T0
 

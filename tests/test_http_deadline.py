@@ -19,14 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rtsales.amazon.auth import LwaAuth
+from rtsales.amazon.client import DocumentInfo, SpApiClient
 from rtsales.clock import FrozenClock
 from rtsales.config import Settings
 from rtsales.errors import KeepaError, LoginError, SpApiError, XaiError
 from rtsales.http import ATTEMPTS, build_client
 from rtsales.keepa.budget import TokenBudget
 from rtsales.keepa.client import KeepaClient
-from rtsales.amazon.auth import LwaAuth
-from rtsales.amazon.client import DocumentInfo, SpApiClient
 from rtsales.store import open_db
 from rtsales.xai.client import XaiClient
 from tests.conftest import T0

@@ -13,13 +13,13 @@ from sqlite_utils import Database
 
 from datetime import datetime, timedelta
 
-from rtsales.clock import HOUR, iso
-from rtsales.errors import ReportParseError
-from rtsales.sync.ingest import apply_window, stash_document
-from rtsales.sync.ledger import HourStatus, Window, attach_report, claim, reopen, seed
 from rtsales.amazon import jsonstream
 from rtsales.amazon.parse import read_sales_document
+from rtsales.clock import HOUR, iso
+from rtsales.errors import ReportParseError
 from rtsales.store import open_db, transaction
+from rtsales.sync.ingest import apply_window, stash_document
+from rtsales.sync.ledger import HourStatus, Window, attach_report, claim, reopen, seed
 from tests.conftest import at
 from tests.test_parse import DOC
 

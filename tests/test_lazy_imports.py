@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from rtsales.cli import app
 from rtsales.clock import iso
 from rtsales.quota import start_cooldown
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.store import open_db
 from tests.conftest import T0
 

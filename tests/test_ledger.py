@@ -9,9 +9,9 @@ import pytest
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, hour_key
-from rtsales.sync.ledger import (HourStatus, LedgerConflict, Window, attach_report, claim, claimable, coalesce,
-                            ledger_counts, newest_wanted_hour, reopen, seed, transition)
 from rtsales.store import open_db, transaction
+from rtsales.sync.ledger import (HourStatus, LedgerConflict, Window, attach_report, claim, claimable, coalesce,
+                                 ledger_counts, newest_wanted_hour, reopen, seed, transition)
 from tests.conftest import at
 
 MP = "ATVPDKIKX0DER"

@@ -12,10 +12,10 @@ from sqlite_utils import Database
 from rtsales import lock
 from rtsales.clock import FrozenClock, format_duration, iso, later
 from rtsales.errors import LockLostError
-from rtsales.sync.ledger import BACKOFF_CAP, backoff
-from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, UsagePlan, active_cooldown, record_success,
-                           start_cooldown, take_token)
+from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, UsagePlan, active_cooldown, record_success, start_cooldown,
+                           take_token)
 from rtsales.store import open_db
+from rtsales.sync.ledger import BACKOFF_CAP, backoff
 from tests.conftest import at
 
 NOW = at("2026-03-10T12:00:00Z")

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
+from rtsales.amazon.auth import LwaAuth
 from rtsales.clock import FrozenClock
 from rtsales.config import Settings
 from rtsales.errors import AuthError, ExitCode, SpApiError
 from rtsales.http import build_client
-from rtsales.amazon.auth import LwaAuth
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rtsales.config import load_settings
 from rtsales.amazon.marketplaces import MARKETPLACES, REGION_ENDPOINTS
+from rtsales.config import load_settings
 
 AMAZON_LIST = Path(__file__).parent / "data" / "amazon_marketplace_ids.tsv"
 

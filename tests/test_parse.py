@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from rtsales.errors import ReportParseError
 from rtsales.amazon.parse import describe_error_document, parse_sales_document
+from rtsales.errors import ReportParseError
 from tests.conftest import SHARED_SPAPI, at
 
 MP = "ATVPDKIKX0DER"

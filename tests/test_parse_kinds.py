@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from rtsales.clock import HOUR, hour_key, iso, parse_instant
-from rtsales.errors import ReportParseError
 from rtsales.amazon import jsonstream
 from rtsales.amazon.document import parse_document, read_document
-from rtsales.kinds import INVENTORY, KINDS, SALES, TRAFFIC, Kind, kind_for
 from rtsales.amazon.parse import parse_sales_document
+from rtsales.clock import HOUR, hour_key, iso, parse_instant
+from rtsales.errors import ReportParseError
+from rtsales.kinds import INVENTORY, KINDS, SALES, TRAFFIC, Kind, kind_for
 from tests.conftest import SHARED_SPAPI, at
 from tests.test_parse import _DELETE, DOC
 

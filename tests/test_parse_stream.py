@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from rtsales.clock import HOUR, hour_key, iso, parse_instant
-from rtsales.errors import ReportParseError
 from rtsales.amazon import jsonstream
 from rtsales.amazon.parse import parse_sales_document, read_sales_document
+from rtsales.clock import HOUR, hour_key, iso, parse_instant
+from rtsales.errors import ReportParseError
 from tests.test_parse import _DELETE, DOC, END, MP, START, _broken
 
 CHUNKS = [1, 7, 64, jsonstream.CHUNK]

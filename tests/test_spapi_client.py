@@ -11,10 +11,10 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
+from rtsales.amazon.client import DocumentInfo, SpApiClient, gunzip
 from rtsales.clock import FrozenClock
 from rtsales.config import Settings
 from rtsales.errors import DocumentExpiredError, LockLostError, ReportParseError, SpApiError, SpApiQuotaError
-from rtsales.amazon.client import DocumentInfo, SpApiClient, gunzip
 from tests.conftest import at
 
 API = "https://sellingpartnerapi-na.amazon.com/reports/2021-06-30"

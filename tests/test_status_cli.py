@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from rtsales.cli import app
 from rtsales.clock import floor_hour, iso
-from rtsales.sync.ledger import seed
 from rtsales.quota import start_cooldown
 from rtsales.store import open_db, transaction
+from rtsales.sync.ledger import seed
 from tests.conftest import at, record_sync
 
 runner = CliRunner()

@@ -11,9 +11,9 @@ import pytest
 
 from rtsales import lock
 from rtsales.clock import floor_hour, iso, show_instant
-from rtsales.sync.ledger import BACKOFF_CAP, claimable, seed
 from rtsales.quota import active_cooldown, start_cooldown
 from rtsales.store import open_db, transaction
+from rtsales.sync.ledger import BACKOFF_CAP, claimable, seed
 from tests.conftest import at
 
 NOW = at("2026-03-10T12:00:00Z")

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from rtsales.amazon.auth import LwaAuth
+from rtsales.amazon.jsonstream import gunzip_chunks
 from rtsales.clock import Clock, iso
 from rtsales.config import Settings, is_http_loopback
 from rtsales.errors import AccessDeniedError, DocumentExpiredError, ReportParseError, SpApiError, SpApiQuotaError
@@ -31,8 +33,6 @@ from rtsales.http import (TransientHttpError, build_client, describe_failure, el
 from rtsales.quota import usable_rate
 from rtsales.redaction import clip
 from rtsales.sync.skew import measure
-from rtsales.amazon.auth import LwaAuth
-from rtsales.amazon.jsonstream import gunzip_chunks
 
 log = logging.getLogger(__name__)
 REPORT_TYPE = "GET_VENDOR_REAL_TIME_SALES_REPORT"

@@ -25,9 +25,9 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
+from rtsales.amazon.jsonstream import JsonCursor, NotJson, byte_chunks, gunzip_chunks, text_chunks
 from rtsales.clock import HOUR, hour_key, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
-from rtsales.amazon.jsonstream import JsonCursor, NotJson, byte_chunks, gunzip_chunks, text_chunks
 from rtsales.kinds import Kind, Value, only
 
 DEFAULT_LIMIT = 512 * 1024 * 1024  # bytes of inflated document (MAX_DOCUMENT_MB's default)

@@ -12,8 +12,8 @@ EXAMPLES = examples("rtsales doctor", "rtsales doctor --quiet", "rtsales doctor 
 def doctor(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q",
-                                        help="Only the checks that warn or fail: nothing when all pass (cron).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Only the checks that warn or fail: nothing when all pass (cron).")] = False,
 ) -> None:
     """Check settings, database, file modes, Amazon login and report access, marketplaces, cron, cooldowns and
     the client secret's age: ✔, ! (warning) or ✘ with its fix on each line; exit 1 on any ✘. Never spends

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from sqlite_utils import Database
 
+from rtsales.amazon.marketplaces import MARKETPLACES
 from rtsales.clock import Clock, iso
 from rtsales.config import Settings
 from rtsales.errors import UsageError
@@ -24,7 +25,6 @@ from rtsales.keepa.cache import CachedProduct, fresh_products, save_products
 from rtsales.keepa.client import KeepaClient
 from rtsales.keepa.costs import MAX_ASINS_PER_REQUEST, product_cost
 from rtsales.keepa.status import projected_balance
-from rtsales.amazon.marketplaces import MARKETPLACES
 
 SALES_RANK = 3  # index of the sales rank in Keepa's csv and stats.current arrays
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")

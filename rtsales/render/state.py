@@ -12,7 +12,8 @@ from rtsales.render.base import console, info, table, text, warn
 
 
 GRID_CELLS = {  # distinct characters, so the grid still reads without colour (pipes, cron mail)
-    "FINAL": ("█", "green"), "PROVISIONAL": ("▄", "green"), "REQUESTED": ("▒", "blue"), "DOWNLOADED": ("▓", "cyan"),
+    "FINAL": ("█", "green"), "PROVISIONAL": ("▄", "green"),
+    "REQUESTED": ("▒", "blue"), "DOWNLOADED": ("▓", "cyan"),
     "MISSING": ("·", "yellow"), "FAILED": ("x", "bold red"), "UNAVAILABLE": ("-", "dim"), None: (" ", "dim"),
 }
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rtsales.clock import Clock, iso, parse_hour, parse_instant
 from rtsales.amazon.marketplaces import lookup
+from rtsales.clock import Clock, iso, parse_hour, parse_instant
 from rtsales.simulator.faults import Faults
 from rtsales.simulator.replies import Reply, Request, invalid_input, json_reply, spapi_error
 from rtsales.simulator.truth import Sales

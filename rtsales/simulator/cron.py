@@ -16,9 +16,9 @@ from sqlite_utils import Database
 
 from rtsales.clock import FrozenClock, hour_key, iso, parse_hour
 from rtsales.config import Settings, load_settings
-from rtsales.sync.engine import SyncResult, SyncRun
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, Faults, Simulator
 from rtsales.store import open_db
+from rtsales.sync.engine import SyncResult, SyncRun
 
 if TYPE_CHECKING:
     import httpx

@@ -17,8 +17,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, hour_key, iso, parse_instant
-from rtsales.sync.ledger import HourStatus, reopen
 from rtsales.store import transaction
+from rtsales.sync.ledger import HourStatus, reopen
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
@@ -88,14 +88,24 @@ def record_changes(conn: sqlite3.Connection, marketplace_id: str, keys: list[str
             conn.execute("UPDATE vendor_rt_sales_audit_runs SET finished_at = ? WHERE id = ?", [iso(now), run_id])
 
 
+RUN_COLUMNS = ("id", "marketplace_id", "started_at", "finished_at", "hours", "hours_changed", "units_delta",
+               "revenue_delta", "hours_inconclusive")
+_SELECT_RUNS = f"SELECT {', '.join(RUN_COLUMNS)} FROM vendor_rt_sales_audit_runs"
+
+
 def latest_runs(db: Database, marketplace_id: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for kind in PERIODS:
-        row = db.conn.execute(
-            "SELECT id, started_at, finished_at, hours, hours_changed, units_delta, revenue_delta, hours_inconclusive "
-            "FROM vendor_rt_sales_audit_runs WHERE marketplace_id = ? AND kind = ? ORDER BY started_at DESC, id DESC "
-            "LIMIT 1", [marketplace_id, kind]).fetchone()
+        row = db.conn.execute(f"{_SELECT_RUNS} WHERE marketplace_id = ? AND kind = ? ORDER BY started_at DESC, "
+                              f"id DESC LIMIT 1", [marketplace_id, kind]).fetchone()
         if row:
-            out[kind] = dict(zip(("id", "started_at", "finished_at", "hours", "hours_changed",
-                                  "units_delta", "revenue_delta", "hours_inconclusive"), row, strict=True))
+            out[kind] = dict(zip(RUN_COLUMNS, row, strict=True))
     return out
+
+
+def runs_by_id(db: Database, run_ids: list[int]) -> list[dict[str, Any]]:
+    """The audit runs with these ids, as dicts of RUN_COLUMNS."""
+    if not run_ids:
+        return []
+    rows = db.execute(f"{_SELECT_RUNS} WHERE id IN ({','.join('?' * len(run_ids))})", run_ids)
+    return [dict(zip(RUN_COLUMNS, row, strict=True)) for row in rows]

@@ -1,4 +1,4 @@
-"""One sync cycle: cooldown check -> leases -> seed -> resume -> create -> audits -> poll -> release.
+"""One sync cycle: cooldown check -> leases -> seed (and due audits) -> resume -> create -> poll -> release.
 
 Any 429 anywhere stops every SP-API call at once: the cooldown is persisted,
 unfinished hours stay claimable (or REQUESTED with their report) and the run ends.
@@ -7,9 +7,11 @@ Every step on a marketplace, and every SP-API call for it, first extends its lea
 the run (lock_lost) with nothing more sent or written for it, and the others go on.
 An error, Ctrl-C or SIGTERM after the first lease releases every lease.
 With a frozen clock (RTSALES_NOW) nothing waits: the run does what this instant
-allows and leaves the rest to the next cron run. A run with nothing to do (no hour
-in flight or claimable, no audit due) builds no SP-API client and never imports
-httpx or tenacity: most cron runs are like that, and they stay cheap.
+allows and leaves the rest to the next cron run. What the run spends createReport on
+is the scheduler's answer (`rtsales.sync.scheduler`); the engine has no rules of its
+own. A run with nothing to do (nothing in flight, nothing the scheduler wants: e.g.
+between two live refreshes) builds no SP-API client and never imports httpx or
+tenacity, so it stays cheap.
 """
 
 from __future__ import annotations
@@ -23,19 +25,18 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from rtsales import lock
-
-from rtsales.sync import audits, runs, scheduler, skew
 from rtsales.clock import HOUR, Clock, floor_hour, format_duration, iso, parse_hour, parse_instant, show_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
-from rtsales.sync.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight, is_claimable,
-                            ledger_counts, newest_held_hour, newest_wanted_hour, oldest_fetchable_hour,
-                            prune_unfetched, seed, window_of)
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
-from rtsales.sync.results import MarketplaceOutcome, SyncResult
 from rtsales.store import transaction
+from rtsales.sync import audits, runs, scheduler, skew
+from rtsales.sync.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight,
+                                 is_claimable, ledger_counts, newest_held_hour, newest_wanted_hour,
+                                 oldest_fetchable_hour, prune_unfetched, seed, window_of)
+from rtsales.sync.results import MarketplaceOutcome, SyncResult
 from rtsales.sync.windows import WindowWorker
 
 if TYPE_CHECKING:
@@ -145,15 +146,16 @@ class SyncRun:
 
     def _has_work(self) -> bool:
         """Any leased marketplace with an hour in flight, or anything the scheduler wants now."""
-        return any(in_flight(self.db.conn, mp) or self._plan(mp) for mp in self.leased)
+        interval = self.live_interval()
+        return any(in_flight(self.db.conn, mp) or self._plan(mp, interval) for mp in self.leased)
 
-    def _plan(self, mp: str) -> list[scheduler.Job]:
+    def _plan(self, mp: str, live_interval: timedelta) -> list[scheduler.Job]:
         now, settings = self.clock.now(), self.settings
         horizon = scheduler.Horizon(now, self.oldest(now), newest_wanted_hour(
             now, timedelta(minutes=settings.safety_lag_minutes)), timedelta(hours=settings.settle_hours),
             settings.max_window_hours)
         return scheduler.plan(self.db.conn, mp, horizon, focus=self.focus,
-                              live_due=scheduler.live_due(self.db, mp, now, self.live_interval()))
+                              live_due=scheduler.live_due(self.db, mp, now, live_interval))
 
     def live_interval(self) -> timedelta:
         """LIVE_REFRESH_MINUTES, or slower for every marketplace alike when the budget is short."""
@@ -198,7 +200,8 @@ class SyncRun:
     def _create_all(self, worker: WindowWorker) -> None:
         """Spend createReport in the scheduler's priority order, round-robin within each level. The
         pacer stops it (OutOfTokens) when the budget is spent: what is left waits for a later run."""
-        plans = {mp: self._plan(mp) for mp in scheduler.fair_order(self.db, self.leased)}
+        interval = self.live_interval()
+        plans = {mp: self._plan(mp, interval) for mp in scheduler.fair_order(self.db, self.leased)}
         for purpose in scheduler.PRIORITY:
             self._round_robin(worker, {mp: [job for job in jobs if job.purpose == purpose]
                                        for mp, jobs in plans.items()})

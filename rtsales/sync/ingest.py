@@ -22,12 +22,12 @@ from operator import and_
 
 from sqlite_utils import Database
 
-from rtsales.sync.audits import record_changes
+from rtsales.amazon.parse import Batch, SalesStream
 from rtsales.clock import HOUR, iso, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
-from rtsales.sync.ledger import HourStatus, Window, transition
-from rtsales.amazon.parse import Batch, SalesStream
 from rtsales.store import transaction
+from rtsales.sync.audits import record_changes
+from rtsales.sync.ledger import HourStatus, Window, transition
 
 _MASK = (1 << 64) - 1
 _INSERT = "INSERT INTO vendor_realtime_sales VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

@@ -16,14 +16,13 @@ import httpx
 from sqlite_utils import Database
 
 from rtsales import zones
-
-from rtsales.sync import audits
 from rtsales.clock import HOUR, Clock, floor_hour, hour_key, iso, show_instant
 from rtsales.config import Settings
-from rtsales.sync.engine import SyncResult, SyncRun
 from rtsales.errors import CooldownActiveError, LockBusyError, UsageError
-from rtsales.sync.ledger import HourStatus, newest_wanted_hour, oldest_fetchable_hour, reopen
 from rtsales.store import transaction
+from rtsales.sync import audits
+from rtsales.sync.engine import SyncResult, SyncRun
+from rtsales.sync.ledger import HourStatus, newest_wanted_hour, oldest_fetchable_hour, reopen
 
 LEDGER = "vendor_rt_sales_hour_ledger"
 
@@ -53,11 +52,7 @@ def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketp
     result = SyncRun(db, settings, clock, transport, command=f"audit-{kind}", marketplaces=marketplaces,
                      cron_audits=False, prepare=reopen_window).run()
     refuse_if_skipped(result)
-    runs = {s.run_id: s for s in started}
-    rows = [dict(zip(("marketplace_id", "hours", "hours_changed", "units_delta", "revenue_delta", "finished_at",
-                      "hours_inconclusive"), r, strict=True)) for r in db.execute(
-        f"SELECT marketplace_id, hours, hours_changed, units_delta, revenue_delta, finished_at, hours_inconclusive FROM "
-        f"vendor_rt_sales_audit_runs WHERE id IN ({','.join('?' * len(runs))})", list(runs))] if runs else []
+    rows = audits.runs_by_id(db, [s.run_id for s in started])
     return {"kind": kind, "now_utc": result.started_at, "marketplaces": rows, "reports_created": _created(result),
             "quota_hit": result.quota_hit, "cooldown_until": result.cooldown_until}
 

@@ -22,12 +22,13 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, iso, parse_hour, parse_instant
-from rtsales.sync.ledger import LEDGER, REFETCHABLE_SQL, Window, claimable, claimable_params, coalesce, split
 from rtsales.quota import SPAPI_PLANS, learned_rates
 from rtsales.store import transaction
+from rtsales.sync.ledger import LEDGER, REFETCHABLE_SQL, Window, claimable, claimable_params, coalesce, split
 
 PRIORITY = ("fill", "gap", "live", "settle", "audit")
 LIVE_JITTER = timedelta(minutes=2)  # cron starts a little late or early; a refresh 14 min after the last is due
+MAX_LIVE_MINUTES = 24 * 60
 CONFIRM_AFTER = timedelta(hours=1)  # an empty answer is re-asked no sooner (CANCELLED may mean "too often")
 
 
@@ -62,10 +63,11 @@ def live_interval(refresh_minutes: int, marketplaces: int, rate: float, budget_p
     """How often each marketplace's live window can be refreshed within the createReport budget.
 
     Live refreshes take at most half of the budget; the rest is for gaps, settle fetches and
-    audits. Every marketplace gets the same interval, so a short budget slows all of them evenly."""
+    audits. Every marketplace gets the same interval, so a short budget slows all of them evenly.
+    Never longer than a day (LIVE_REFRESH_MINUTES' own limit), whatever rate Amazon names."""
     per_hour = max(rate, 1e-9) * 3600 * budget_percent / 100 / 2
     needed = max(1, marketplaces) * 60 / refresh_minutes
-    return timedelta(minutes=refresh_minutes * max(1.0, needed / per_hour))
+    return timedelta(minutes=min(refresh_minutes * max(1.0, needed / per_hour), MAX_LIVE_MINUTES))
 
 
 def plan(conn: sqlite3.Connection, marketplace_id: str, horizon: Horizon, *, live_due: bool,
@@ -161,8 +163,13 @@ def create_rate(db: Database) -> float:
     return learned_rates(db, "spapi").get("createReport", SPAPI_PLANS["createReport"].rate)
 
 
+def _live_key(marketplace_id: str) -> str:
+    """rtsales_state: when the marketplace's live window was last asked for."""
+    return f"live_refresh:{marketplace_id}"
+
+
 def live_due(db: Database, marketplace_id: str, now: datetime, interval: timedelta) -> bool:
-    row = db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?", [f"live_refresh:{marketplace_id}"]).fetchone()
+    row = db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?", [_live_key(marketplace_id)]).fetchone()
     return row is None or parse_instant(row[0]) + interval - LIVE_JITTER <= now
 
 
@@ -170,10 +177,11 @@ def fair_order(db: Database, marketplaces: Collection[str]) -> list[str]:
     """Marketplaces whose live window was refreshed longest ago first: when the budget runs out
     part-way through a run, the next run starts with the ones this run left out."""
     last = dict(db.conn.execute("SELECT key, value FROM rtsales_state WHERE key LIKE 'live_refresh:%'").fetchall())
-    return sorted(marketplaces, key=lambda mp: last.get(f"live_refresh:{mp}", ""))
+    return sorted(marketplaces, key=lambda mp: last.get(_live_key(mp), ""))
 
 
 def record_live(db: Database, marketplace_id: str, now: datetime) -> None:
     with transaction(db) as conn:
-        conn.execute("INSERT INTO rtsales_state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
-                     "updated_at = excluded.updated_at", [f"live_refresh:{marketplace_id}", iso(now), iso(now)])
+        conn.execute("INSERT INTO rtsales_state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                     "value = excluded.value, updated_at = excluded.updated_at",
+                     [_live_key(marketplace_id), iso(now), iso(now)])

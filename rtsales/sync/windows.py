@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlite_utils import Database
 
+from rtsales.amazon.parse import SalesStream, describe_error_document, read_sales_document
 from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import (DocumentExpiredError, LockLostError, LoginError, ReportParseError, SpApiError,
                             SpApiQuotaError)
+from rtsales.redaction import redact
+from rtsales.store import transaction
 from rtsales.sync.ingest import apply_window, discard_stash, stash_document, stashed_document
 from rtsales.sync.ledger import HourStatus, Window, attach_report, backoff, claim, expire_aged, give_back
-from rtsales.redaction import redact
-from rtsales.amazon.parse import SalesStream, describe_error_document, read_sales_document
-from rtsales.store import transaction
 
 if TYPE_CHECKING:
     from rtsales.amazon.client import SpApiClient

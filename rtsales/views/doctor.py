@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from rtsales.sync import scheduler, skew
+from rtsales.amazon.marketplaces import MARKETPLACES, lookup
 from rtsales.clock import HOUR, Clock, format_duration, iso, parse_instant, show_instant
 from rtsales.config import Settings, load_settings_leniently
 from rtsales.errors import AccessDeniedError, ConfigError, RtsalesError, SpApiError, SpApiQuotaError
-from rtsales.sync.ledger import newest_held_hour
-from rtsales.amazon.marketplaces import MARKETPLACES, lookup
 from rtsales.quota import active_cooldown
 from rtsales.store.db import connect_read_only, database_problem
 from rtsales.store.migrations import MIGRATIONS, identify, schema_version
+from rtsales.sync import scheduler, skew
+from rtsales.sync.ledger import newest_held_hour
 
 if TYPE_CHECKING:
     import httpx

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from rtsales.sync import audits, runs, scheduler, skew
 from rtsales.clock import HOUR, floor_hour, iso
 from rtsales.config import Settings
-from rtsales.views.diagnosis import Clockwork, History, age_minutes, diagnose
-from rtsales.sync.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
+from rtsales.sync import audits, runs, scheduler, skew
+from rtsales.sync.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
+from rtsales.views.diagnosis import Clockwork, History, age_minutes, diagnose
 
 RUNS_SHOWN = 5  # the newest runs in `status --json`; `rtsales runs` lists more
 LEDGER = "vendor_rt_sales_hour_ledger"
@@ -69,6 +69,9 @@ def _audits(db: Database, mp: str, settings: Settings) -> dict[str, Any]:
     return {kind: {"enabled": on, "last_run": latest.get(kind)} for kind, on in enabled.items()}
 
 
+_HELD = {"final": "FINAL", "provisional": "PROVISIONAL"}  # grid cells of hours that hold data
+
+
 def _grid(db: Database, mp: str, now: datetime, days: int) -> dict[str, list[str | None]]:
     first_day = floor_hour(now).replace(hour=0) - timedelta(days=days - 1)
     grid: dict[str, list[str | None]] = {(first_day + timedelta(days=d)).strftime("%Y-%m-%d"): [None] * 24
@@ -76,8 +79,7 @@ def _grid(db: Database, mp: str, now: datetime, days: int) -> dict[str, list[str
     for hour, status, data in db.execute(f"SELECT hour_utc, status, data_state FROM {LEDGER} WHERE "
                                          f"marketplace_id = ? AND hour_utc >= ?", [mp, iso(first_day)]):
         if hour[:10] in grid:  # an hour that holds data shows it, whatever re-fetch of it is in flight
-            held = "FINAL" if data == "final" else "PROVISIONAL" if data == "provisional" or status == "APPLIED" else None
-            grid[hour[:10]][int(hour[11:13])] = held or status
+            grid[hour[:10]][int(hour[11:13])] = _HELD.get(data, status)
     return grid
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from rtsales.simulator.cron import SimulatedCron
 from tests.conftest import at
 
 START = at("2026-03-10T12:07:00Z")

@@ -12,9 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from rtsales.clock import iso, parse_instant
-from rtsales.sync.operator import fill_day, run_audit
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Simulator
+from rtsales.simulator.cron import SimulatedCron
+from rtsales.sync.operator import fill_day, run_audit
 from rtsales.views.status import collect_status
 from tests.clocks import SteppingClock
 from tests.e2e.conftest import START, US

@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 
 from rtsales.clock import iso
-from rtsales.sync.engine import SyncRun
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
+from rtsales.simulator.cron import SimulatedCron
+from rtsales.sync.engine import SyncRun
 from rtsales.views.status import collect_status
 from tests.conftest import record_sync
 from tests.e2e.conftest import START, US

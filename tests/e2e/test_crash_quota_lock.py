@@ -10,13 +10,12 @@ import httpx
 import pytest
 
 from rtsales import lock
-
-from rtsales.sync import ingest, windows
-from rtsales.clock import iso
-from rtsales.sync.engine import SyncRun
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.amazon.client import SpApiClient
+from rtsales.clock import iso
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.store import open_db
+from rtsales.sync import ingest, windows
+from rtsales.sync.engine import SyncRun
 from tests.e2e.conftest import START, US, Crash
 
 KILL_POINTS: dict[str, tuple[Any, str, bool]] = {  # (owner, attribute, let the call finish first)

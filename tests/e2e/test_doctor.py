@@ -16,11 +16,11 @@ import pytest
 
 from rtsales.clock import FrozenClock, iso
 from rtsales.config import load_settings
-from rtsales.views.doctor import run_doctor
 from rtsales.quota import start_cooldown
-from rtsales.simulator.cron import SIM_BASE, SimulatedCron
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer
 from rtsales.simulator import Simulator
+from rtsales.simulator.cron import SIM_BASE, SimulatedCron
+from rtsales.views.doctor import run_doctor
 from tests.e2e.conftest import START, US
 
 NAMES = ["settings", "database", "database mode", ".env mode", "Login with Amazon", "Reports API", "clock",

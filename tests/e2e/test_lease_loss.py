@@ -21,15 +21,14 @@ import pytest
 from typer.testing import CliRunner
 
 from rtsales import lock
-
-from rtsales.sync import windows
 from rtsales.cli import app
 from rtsales.clock import FrozenClock, iso
-from rtsales.sync.ledger import LedgerConflict
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Simulator)
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator.requestlog import LogEntry
+from rtsales.sync import windows
+from rtsales.sync.ledger import LedgerConflict
 from tests.e2e.conftest import CA, START, US
 
 THIEF = "sync:99999"

@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from rtsales.sync import ingest
+from rtsales.amazon.client import SpApiClient
 from rtsales.clock import HOUR, iso, parse_hour
+from rtsales.simulator import Simulator
+from rtsales.simulator.cron import SimulatedCron
+from rtsales.sync import ingest
 from rtsales.sync.operator import fill_day, run_audit
 from rtsales.views.sales import sales_summary
-from rtsales.simulator.cron import SimulatedCron
-from rtsales.simulator import Simulator
-from rtsales.amazon.client import SpApiClient
 from rtsales.views.status import collect_status
 from tests.clocks import SteppingClock
 from tests.e2e.conftest import CA, US, Crash

@@ -9,10 +9,10 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from rtsales.amazon.client import SpApiClient
 from rtsales.clock import FrozenClock, iso, parse_instant
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Faults, Simulator)
-from rtsales.amazon.client import SpApiClient
 from rtsales.store import open_db
 from tests.conftest import at
 from tests.e2e.conftest import START, US

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from rtsales.clock import iso
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
+from rtsales.simulator.cron import SimulatedCron
 from tests.e2e.conftest import US
 
 LARGEST = {"QUOTA_COOLDOWN_MINUTES": "10080", "QUOTA_COOLDOWN_MAX_MINUTES": "10080"}  # a week each

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from rtsales.amazon.client import SpApiClient
 from rtsales.cli import app
 from rtsales.clock import FrozenClock, iso
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import BackgroundServer, Faults, Simulator
-from rtsales.amazon.client import SpApiClient
-from rtsales.views.status import collect_status
+from rtsales.simulator.cron import SimulatedCron
 from rtsales.store import open_db
+from rtsales.views.status import collect_status
 from tests.conftest import unstamped
 from tests.e2e.conftest import START, US, Crash, loopback_env
 

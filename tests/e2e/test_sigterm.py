@@ -16,11 +16,11 @@ import pytest
 
 from rtsales import lock
 from rtsales.clock import FrozenClock, iso
-from rtsales.sync.engine import SyncRun
 from rtsales.errors import Terminated
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Faults, Simulator)
+from rtsales.simulator.cron import SimulatedCron
+from rtsales.sync.engine import SyncRun
 from tests.conftest import unstamped
 from tests.e2e.conftest import START, US
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
+from rtsales.simulator.cron import SimulatedCron
 from tests.e2e.conftest import START, US
 
 

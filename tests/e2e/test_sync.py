@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from rtsales.clock import iso
-from rtsales.simulator.cron import SimulatedCron
 from rtsales.simulator import Faults
+from rtsales.simulator.cron import SimulatedCron
 from tests.e2e.conftest import CA, START, US
 
 

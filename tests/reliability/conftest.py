@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 
 from rtsales.cli import app
 from rtsales.clock import floor_hour, iso
-from rtsales.sync.ledger import seed
 from rtsales.store import open_db, transaction
+from rtsales.sync.ledger import seed
 from tests.conftest import CREDS, STAMP, T0
 
 runner = CliRunner()

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from rtsales.sync import windows
 from rtsales.clock import FrozenClock, iso
 from rtsales.simulator import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, BackgroundServer,
                                Simulator)
 from rtsales.store import open_db
 from rtsales.store.migrations import APPLICATION_ID, MIGRATIONS, mark_as_rtsales, schema_version
+from rtsales.sync import windows
 from tests.conftest import CREDS, T0
 from tests.reliability.conftest import (ERROR_LINE, MP, NOW, assert_one_error_line, files_under, invoke, populate,
                                        snapshot)

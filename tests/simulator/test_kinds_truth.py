@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from rtsales.amazon.document import parse_document, read_document
 from rtsales.clock import HOUR, hour_key, iso
+from rtsales.kinds import INVENTORY, TRAFFIC
 from rtsales.simulator import SalesTruth
 from rtsales.simulator.kinds_reports import inventory_document, traffic_document
 from rtsales.simulator.kinds_truth import InventoryTruth, TrafficTruth
 from rtsales.simulator.reports import gzip_json
-from rtsales.amazon.document import parse_document, read_document
-from rtsales.kinds import INVENTORY, TRAFFIC
 
 from .helpers import DE, SPAPI_DIR, T0, US, schema_errors
 
