@@ -95,8 +95,9 @@ class SpApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def create_report(self, marketplace_id: str, start: datetime, end: datetime) -> str:
-        body = {"reportType": REPORT_TYPE, "marketplaceIds": [marketplace_id],
+    def create_report(self, marketplace_id: str, start: datetime, end: datetime, *,
+                      report_type: str = REPORT_TYPE) -> str:
+        body = {"reportType": report_type, "marketplaceIds": [marketplace_id],
                 "dataStartTime": iso(start), "dataEndTime": iso(end)}
         data = self._call("createReport", marketplace_id, "POST", f"{BASE}/reports", json=body)
         return _field(data, "reportId", "createReport")

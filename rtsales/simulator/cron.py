@@ -81,7 +81,8 @@ class SimulatedCron:
         """Hours (holding data, final by `settled_before`) whose rows differ from the simulator's final truth."""
         bad = []
         for (key,) in self.db.conn.execute(
-                "SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND data_state != 'none' "
+                "SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE report_kind = 'sales' AND marketplace_id = ? "
+                "AND data_state != 'none' "
                 "AND hour_utc < ?", [marketplace_id, hour_key(settled_before)]):
             if self.stored(marketplace_id, key) != self.truth(marketplace_id, key):
                 bad.append(key)
