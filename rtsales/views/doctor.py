@@ -180,7 +180,7 @@ def _amazon(settings: Settings, clock: Clock, transport: httpx.BaseTransport | N
         login = Check("Login with Amazon", OK, f"{settings.lwa_token_url} accepts the credentials")
         if cooling:
             return login, Check("Reports API", SKIP, "not asked during the SP-API cooldown")
-        reports = _reports(client)
+        reports = _reports(client, tuple(KINDS[kind].report_type for kind in settings.report_types))
         if client.clock_skew_seconds is not None:
             seen.append(client.clock_skew_seconds)
         return login, reports
@@ -199,11 +199,11 @@ def _clock(db: Database | None, now: datetime, seen: list[float]) -> Check:
                  "windows that end in its future")
 
 
-def _reports(client: SpApiClient) -> Check:
-    from rtsales.amazon.client import REPORT_TYPE, ROLE_HINT
+def _reports(client: SpApiClient, report_types: tuple[str, ...]) -> Check:
+    from rtsales.amazon.client import ROLE_HINT
 
     try:
-        client.list_reports(page_size=1)
+        client.list_reports(report_types, page_size=1)
     except SpApiQuotaError:
         return Check("Reports API", WARN, "getReports answered 429 (throttled)", "run `rtsales doctor` again shortly")
     except AccessDeniedError as exc:
@@ -211,7 +211,7 @@ def _reports(client: SpApiClient) -> Check:
     except SpApiError as exc:
         fix = ROLE_HINT if exc.status == 403 else exc.hint or "check SPAPI_ENDPOINT; `rtsales -v doctor` shows the call"
         return Check("Reports API", FAIL, exc.message, fix)
-    return Check("Reports API", OK, f"getReports answers: the app may read {REPORT_TYPE}")
+    return Check("Reports API", OK, f"getReports answers: the app may read {', '.join(report_types)}")
 
 
 def _marketplaces(ids: Sequence[str]) -> Check:
