@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from rtsales import lock
-from rtsales.clock import HOUR, Clock, format_duration, iso, parse_hour, parse_instant, show_instant
+from rtsales.clock import HOUR, Clock, format_duration, iso, parse_hour, show_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
 from rtsales.store import transaction
-from rtsales.sync import audits, runs, scheduler, skew
+from rtsales.sync import audits, caps, runs, scheduler, skew
 from rtsales.sync.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight,
                                  is_claimable, ledger_counts, newest_held_hour, prune_unfetched, seed, window_of)
 from rtsales.sync.reach import Reach
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SPAPI = "spapi"
 POLL_INTERVAL = timedelta(seconds=30)
-CAP_PROBE_AFTER = timedelta(days=1)  # a learned window cap is a hypothesis: one full-size window re-tests it
 
 
 class SyncRun:
@@ -112,9 +111,9 @@ class SyncRun:
             return
         if not self._prepare():  # the common cron run: nothing to do, so no client and no request
             return
-        caps = self._learned_caps()
+        learned = self._learned_caps()
         self._spapi = self._client()
-        self._worker = WindowWorker(self.db, self._spapi, self.clock, caps,
+        self._worker = WindowWorker(self.db, self._spapi, self.clock, learned,
                                     timedelta(hours=self.settings.settle_hours), lease=self._hold)
         self._work(self._worker)
 
@@ -328,7 +327,7 @@ class SyncRun:
                 skew.save(self.db, self._spapi.clock_skew_seconds, self.clock.now())
             self._spapi.close()
         if self._worker is not None:
-            self._save_caps(self._worker.learned_caps)
+            caps.save(self.db, self._worker.learned_caps, self._loaded_caps, self.clock.now())
         self._release_all()
 
     def _release_all(self) -> None:
@@ -361,29 +360,8 @@ class SyncRun:
         return any(in_flight(self.db.conn, mp, kind=kind) for kind, mp in self._lanes())
 
     def _learned_caps(self) -> dict[str, int]:
-        """Window caps learned from range errors; one older than CAP_PROBE_AFTER is dropped, so the
-        next window goes out full size and either succeeds or teaches the cap again."""
-        now, caps = self.clock.now(), {}
-        rows = self.db.conn.execute("SELECT key, value, updated_at FROM rtsales_state "
-                                    "WHERE key LIKE 'max_window_hours:%'").fetchall()
-        for key, value, learned_at in rows:
-            if parse_instant(learned_at) + CAP_PROBE_AFTER <= now:
-                log.info("window cap %s h for %s is a day old: probing a full-size window", value,
-                         key.split(":", 1)[1])
-                with transaction(self.db) as conn:
-                    conn.execute("DELETE FROM rtsales_state WHERE key = ?", [key])
-            else:
-                caps[key.split(":", 1)[1]] = int(value)
-        self._loaded_caps = dict(caps)
-        return caps
-
-    def _save_caps(self, caps: dict[str, int]) -> None:
-        """Store only caps learned in this run: re-saving old ones would keep them from ever expiring."""
-        learned = {lane: hours for lane, hours in caps.items() if self._loaded_caps.get(lane) != hours}
-        with transaction(self.db) as conn:
-            for lane, hours in learned.items():
-                conn.execute("INSERT OR REPLACE INTO rtsales_state VALUES (?, ?, ?)",
-                             [f"max_window_hours:{lane}", str(hours), iso(self.clock.now())])
+        self._loaded_caps = caps.load(self.db, self.clock.now())
+        return dict(self._loaded_caps)
 
     def _remember_access_error(self, exc: AuthError | None) -> None:
         text = None if exc is None else redact(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
