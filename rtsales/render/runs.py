@@ -178,14 +178,17 @@ def sales_table(report: dict[str, Any]) -> None:
         warn(f"Cooldown due to SP-API quota (until {show_instant(report['cooldown_until'], report['now_utc'])}): "
              "showing last known data")
     _figures(figures.sales_table(report))
-    for note in figures.sales_notes(report["rows"]):
+    for note in figures.sales_notes(report):
         info(note)
 
 
 def sales_csv(report: dict[str, Any]) -> None:
     by_hour = report["by"] == "hour"
+    kinds = report["report_kinds"]
     fields = ["marketplace_id", report["by"], *(["hour_local"] if by_hour else ["title"]),
-              "ordered_units", "ordered_revenue", "currency_code", "final", *(["held"] if by_hour else [])]
+              "ordered_units", "ordered_revenue", "currency_code", "final", *(["held"] if by_hour else []),
+              *(["glance_views", "conversion_percent"] if "traffic" in kinds else []),
+              *(["sellable_units", *([] if by_hour else ["sellable_units_hour"])] if "inventory" in kinds else [])]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(report["rows"])
