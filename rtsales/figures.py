@@ -93,14 +93,20 @@ def sales_notes(report: dict[str, Any]) -> list[str]:
 
 
 def fill_day_tables(report: dict[str, Any]) -> list[FigureTable]:
-    """Hour by hour, before and after; with --tz, each hour's local date and time beside its UTC one."""
+    """Hour by hour, before and after, per marketplace and report kind, in the kind's measure (units
+    and revenue for sales); with --tz, each hour's local date and time beside its UTC one."""
     name = report["time_zone"]
     tz = None if name == "UTC" else zone(name)
-    return [FigureTable(
-        f"fill-day {report['day']} ({name}) {m['marketplace_id']}",
-        ["UTC hour", *([name] if tz else []), "state", "units before", "units after", "revenue before",
-         "revenue after", "changed"],
-        [[show_instant(h["hour_utc"], report["now_utc"]), *([local_label(h["hour_utc"], tz)] if tz else []),
-          h["status"], h["units_before"], h["units_after"], money(h["revenue_before"]), money(h["revenue_after"]),
-          "inconclusive: CANCELLED, rows kept" if h["inconclusive"] else ("yes" if h["changed"] else "")]
-         for h in m["hours"]]) for m in report["marketplaces"]]
+    tables = []
+    for m in report["marketplaces"]:
+        measure, revenue = m["measure"], m["report_kind"] == "sales"
+        tables.append(FigureTable(
+            f"fill-day {report['day']} ({name}) {m['marketplace_id']} {m['report_kind']}",
+            ["UTC hour", *([name] if tz else []), "state", f"{measure} before", f"{measure} after",
+             *(["revenue before", "revenue after"] if revenue else []), "changed"],
+            [[show_instant(h["hour_utc"], report["now_utc"]), *([local_label(h["hour_utc"], tz)] if tz else []),
+              h["status"], h["units_before"], h["units_after"],
+              *([money(h["revenue_before"]), money(h["revenue_after"])] if revenue else []),
+              "inconclusive: CANCELLED, rows kept" if h["inconclusive"] else ("yes" if h["changed"] else "")]
+             for h in m["hours"]]))
+    return tables

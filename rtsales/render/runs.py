@@ -15,6 +15,7 @@ from rich.text import Text
 from rtsales import figures, logs
 from rtsales.clock import format_duration, show_instant
 from rtsales.figures import money as _money
+from rtsales.kinds import KINDS
 from rtsales.render.base import console, err_console, error, info, table, text, warn
 
 
@@ -33,9 +34,13 @@ def sync_result(result: Any) -> None:
         t, ledger = m.tally, m.ledger
         state = m.state if m.state != "worked" else _worked(t)
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
-                     t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
+                     t.hours_failed, _done(ledger)])
     table(f"rtsales sync at {show_instant(result.started_at, result.started_at)}",
           ["marketplace", "state", "reports", "applied", "rows", "failed", "done/total"], rows)
+    if any(len(m.kinds) > 1 for m in result.marketplaces):
+        table("per report kind", ["marketplace", "report", "done/total", "newest hour held"],
+              [[m.marketplace_id, kind, _done(k["ledger"]), _ended(k["newest_age_minutes"])]
+               for m in result.marketplaces for kind, k in m.kinds.items()])
     for m in result.marketplaces:
         if m.stolen_from:
             warn(f"{m.marketplace_id}: took over an expired lock from {m.stolen_from}")
@@ -43,6 +48,14 @@ def sync_result(result: Any) -> None:
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {until})")
+
+
+def _done(ledger: dict[str, int]) -> str:
+    return f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"
+
+
+def _ended(age_minutes: int | None) -> str:
+    return "none held" if age_minutes is None else f"ended {format_duration(age_minutes * 60)} ago"
 
 
 def _worked(tally: Any) -> str:
@@ -135,10 +148,12 @@ def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, i
 
 
 def audit_report(report: dict[str, Any]) -> None:
-    rows = [[m["marketplace_id"], m["hours"], m["hours_changed"], m["hours_inconclusive"], m["units_delta"],
-             _money(m["revenue_delta"]), "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
+    rows = [[m["marketplace_id"], m["report_kind"], m["hours"], m["hours_changed"], m["hours_inconclusive"],
+             f"{m['units_delta']:+,} {KINDS[m['report_kind']].measure}",
+             _money(m["revenue_delta"]) if KINDS[m["report_kind"]].currency else "",
+             "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
     table(f"{report['kind']} audit: {report['reports_created']} report(s) requested",
-          ["marketplace", "hours re-fetched", "hours changed", "inconclusive", "units delta", "revenue delta",
+          ["marketplace", "report", "hours re-fetched", "hours changed", "inconclusive", "change", "revenue delta",
            "state"], rows)
     if any(m["hours_inconclusive"] for m in report["marketplaces"]):
         info("Inconclusive: Amazon answered CANCELLED (no data, or asked too often); the stored rows were kept "
