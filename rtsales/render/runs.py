@@ -90,23 +90,32 @@ def demo_cycle(number: int, result: Any) -> None:
     """One line for each demo cron run worth seeing, and a heartbeat every six simulated hours."""
     created = sum(m.tally.reports_created for m in result.marketplaces)
     applied = sum(m.tally.hours_applied for m in result.marketplaces)
+    lanes = sum(len(m.kinds) or 1 for m in result.marketplaces)  # a live refresh each is the steady state
     stamp = result.started_at[:16].replace("T", " ")
     until = show_instant(result.cooldown_until, result.started_at)
     if result.quota_hit:
         console.print(f"{stamp}  [red]429 from SP-API[/]: every call stops; cooldown until {until}")
     elif result.skipped == "cooldown":
         console.print(f"{stamp}  [yellow]skipped[/] (exit 75): cooling down until {until}")
-    elif created > 2 * len(result.marketplaces) or result.audits:
+    elif created > lanes or result.audits:
         audits = f"; {len(result.audits)} daily audit(s) started" if result.audits else ""
         console.print(f"{stamp}  {created} report(s) requested, {applied} hour(s) applied{audits}{_fresh(result)}")
     elif number % 24 == 0:
-        console.print(f"{stamp}  [dim]steady: one live refresh per marketplace per run{_fresh(result)}[/]")
+        console.print(f"{stamp}  [dim]steady: live refreshes only{_fresh(result)}[/]")
 
 
 def _fresh(result: Any) -> str:
-    """How fresh the newest hour in the database is, as of this run."""
+    """How fresh the newest hour in the database is, as of this run: of the run's first kind, then
+    of its other kinds (traffic, say, comes an hour later)."""
     ages = [m.newest_age_minutes for m in result.marketplaces if m.newest_age_minutes is not None]
-    return f"; newest hour held ended {format_duration(min(ages) * 60)} ago" if ages else ""
+    if not ages:
+        return ""
+    others: dict[str, list[int]] = {}
+    for m in result.marketplaces:
+        for kind, k in list(m.kinds.items())[1:]:
+            others.setdefault(kind, []).extend([k["newest_age_minutes"]] if k["newest_age_minutes"] is not None else [])
+    rest = ", ".join(f"{kind} {format_duration(min(found) * 60)}" for kind, found in others.items() if found)
+    return f"; newest hour held ended {format_duration(min(ages) * 60)} ago" + (f" ({rest})" if rest else "")
 
 
 def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
