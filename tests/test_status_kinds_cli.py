@@ -118,3 +118,14 @@ def test_one_kind_keeps_its_view_and_names_its_lane(tmp_path: Path, monkeypatch:
     assert not [line for line in lines if line.strip() in LAGS]  # no kind headings
     live = next(line for line in lines if "live refresh" in line)
     assert "every 15 min for 1 lane (1 report kind x 1 marketplace)" in live and "within 1h 45m" in live
+
+
+def test_a_trouble_every_kind_shares_is_said_once(db_path: Path) -> None:
+    db = open_db(db_path)
+    db.conn.execute("DELETE FROM rtsales_runs")
+    record_sync(db, NOW - timedelta(hours=3))  # cron stopped three hours ago: every kind says so
+    db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', data_state = 'final' "
+                    "WHERE status = 'FAILED'")
+    lines = _text("--marketplace", MP)
+    assert "no sync has run" in lines[0]
+    assert sum("no sync has run" in line for line in lines) == 1, lines

@@ -66,9 +66,10 @@ def _last_text(k: dict[str, Any], now: str) -> str:
             else "never")
 
 
-def _kind_text(k: dict[str, Any], now: str) -> str:
-    """One kind of a marketplace in a line: ledger, newest hour held, hours still changing, its trouble."""
-    trouble = "" if k["ok"] else f"; {k['diagnosis']}"
+def _kind_text(k: dict[str, Any], now: str, shared: bool) -> str:
+    """One kind of a marketplace in a line: ledger, newest hour held, hours still changing, and its
+    trouble unless every kind has the same (cron not running, say: the marketplace's line says it)."""
+    trouble = "" if k["ok"] or shared else f"; {k['diagnosis']}"
     return (f"{_ledger_text(k['ledger'])}; last applied {_last_text(k, now)}; "
             f"{k['provisional_hours']} hour(s) may still change{trouble}")
 
@@ -90,7 +91,8 @@ def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_
     cooldown = m["cooldown"]
     cool_text = ("none" if cooldown["reason"] == "none" else
                  f"{cooldown['reason']} until {show_instant(cooldown['until_utc'], now)}")
-    facts = ([(kind, _kind_text(k, now)) for kind, k in kinds.items()] if several else
+    shared = len({k["diagnosis"] for k in kinds.values()}) == 1
+    facts = ([(kind, _kind_text(k, now, shared)) for kind, k in kinds.items()] if several else
              [("ledger", _ledger_text(m["ledger"])), ("last applied hour", _last_text(m, now))])
     rows = [("last sync", _last_sync_text(last_sync, now)), *facts,
             ("next claimable hour", _per_kind(kinds, lambda k: k["next_claimable_hour"], "none") if several
