@@ -129,3 +129,14 @@ def test_a_trouble_every_kind_shares_is_said_once(db_path: Path) -> None:
     lines = _text("--marketplace", MP)
     assert "no sync has run" in lines[0]
     assert sum("no sync has run" in line for line in lines) == 1, lines
+
+
+def test_inconclusive_hours_and_window_caps_name_their_kind(db_path: Path) -> None:
+    db = open_db(db_path)
+    db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET inconclusive = 1 WHERE marketplace_id = ? AND hour_utc IN "
+                    "('2026-03-10T01:00:00Z', '2026-03-10T02:00:00Z') AND report_kind IN ('sales', 'traffic') "
+                    "AND NOT (report_kind = 'sales' AND hour_utc = '2026-03-10T02:00:00Z')", [MP])
+    db.conn.execute("INSERT INTO rtsales_state VALUES (?, '12', ?)", [f"max_window_hours:traffic:{MP}", iso(NOW)])
+    rows = {line.split()[0]: line for line in _text("--marketplace", MP) if line.startswith("  ") and line.split()}
+    assert "3 hour(s) (sales: 1; traffic: 2): the last re-fetch came back CANCELLED" in rows["inconclusive"]
+    assert rows["window"].split("cap", 1)[1].strip().startswith("traffic: 12 h, learned 12:07 UTC")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
@@ -74,62 +75,72 @@ def _kind_text(k: dict[str, Any], now: str, shared: bool) -> str:
             f"{k['provisional_hours']} hour(s) may still change{trouble}")
 
 
-def _per_kind(kinds: dict[str, dict[str, Any]], describe: Any, empty: str) -> str:
-    """'sales: ..., traffic: ...' for the kinds `describe` says something about (None: nothing), else `empty`."""
+def _per_kind(kinds: dict[str, dict[str, Any]], describe: Callable[[dict[str, Any]], str | None],
+              empty: str) -> str:
+    """What `describe` says of the one kind, or 'sales: ...; traffic: ...' of several (None: nothing
+    to say of that kind); `empty` when it says nothing at all."""
     said = [(kind, describe(k)) for kind, k in kinds.items()]
-    return "; ".join(f"{kind}: {text}" for kind, text in said if text is not None) or empty
+    if len(said) == 1:
+        return said[0][1] or empty
+    return "; ".join(f"{kind}: {found}" for kind, found in said if found is not None) or empty
 
 
 def _status_marketplace(m: dict[str, Any], now: str, live: dict[str, Any], last_sync: dict[str, Any] | None) -> None:
     colour = "green" if m["ok"] else "red"
     console.print(f"[bold]{text(m['marketplace_id'])}[/]  [{colour}]{text(m['diagnosis'])}[/]", soft_wrap=True)
+    rows = _fact_rows(m, now, live, last_sync)
+    # Plain aligned lines, not a rich Table: one line per fact whatever the width (cron, pipes),
+    # and a table laid out per marketplace was most of status's drawing time.
+    width = max(len(name) for name, _ in rows) + 2
+    for name, value in rows:
+        console.print(f"  [dim]{name:<{width}}[/]{text(value)}", soft_wrap=True)
+    several = len(m["kinds"]) > 1
+    for kind, k in m["kinds"].items():
+        for failed in k["failed"]:
+            retry = show_instant(failed["next_retry_utc"], now)
+            console.print(f"  [red]FAILED[/] {text(kind) + ' ' if several else ''}"
+                          f"{text(show_instant(failed['hour_utc'], now))} retry {text(retry)}: "
+                          f"{text((failed['last_error'] or '')[:100])}", soft_wrap=True)
+    for kind, k in m["kinds"].items():
+        _grid(k["grid"], kind if several else None)
+    _legend()
+    console.print()
+
+
+def _fact_rows(m: dict[str, Any], now: str, live: dict[str, Any],
+               last_sync: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The facts behind a marketplace's diagnosis; with several kinds, a line per kind instead of
+    `ledger` and `last applied hour`, and each kind named where kinds differ."""
     kinds = m["kinds"]
     several = len(kinds) > 1
-    lock = m["lock"]
+    lock, cooldown = m["lock"], m["cooldown"]
     lock_text = "free" if lock is None else (
         f"{lock['owner']} until {show_instant(lock['expires_at'], now)}" + (" (stale)" if lock["stale"] else ""))
-    cooldown = m["cooldown"]
     cool_text = ("none" if cooldown["reason"] == "none" else
                  f"{cooldown['reason']} until {show_instant(cooldown['until_utc'], now)}")
     shared = len({k["diagnosis"] for k in kinds.values()}) == 1
     facts = ([(kind, _kind_text(k, now, shared)) for kind, k in kinds.items()] if several else
              [("ledger", _ledger_text(m["ledger"])), ("last applied hour", _last_text(m, now))])
     rows = [("last sync", _last_sync_text(last_sync, now)), *facts,
-            ("next claimable hour", _per_kind(kinds, lambda k: k["next_claimable_hour"], "none") if several
-             else m["next_claimable_hour"] or "none"), ("worker lock", lock_text),
-            ("cooldown", cool_text), ("live refresh", _live_text(m, live, several)),
-            ("window cap", _per_kind(kinds, lambda k: _cap_text(k["window_cap"], now), "none (full-size windows)")
-             if several else _cap_text(m["window_cap"], now) or "none (full-size windows)"),
-            *_audit_rows(kinds, now, several)]
-    inconclusive = _per_kind(kinds, lambda k: k["inconclusive"] or None, "") if several else m["inconclusive"]
+            ("next claimable hour", _per_kind(kinds, lambda k: k["next_claimable_hour"], "none")),
+            ("worker lock", lock_text), ("cooldown", cool_text), ("live refresh", _live_text(m, live, several)),
+            ("window cap", _per_kind(kinds, lambda k: _cap_text(k["window_cap"], now), "none (full-size windows)")),
+            *_audit_rows(kinds, now)]
+    inconclusive = sum(k["inconclusive"] for k in kinds.values())
     if inconclusive:
-        rows.append(("inconclusive", f"{inconclusive} hour(s): the last re-fetch came back CANCELLED; "
-                                     "stored rows kept, the next audit asks again"))
-    # Plain aligned lines, not a rich Table: one line per fact whatever the width (cron, pipes),
-    # and a table laid out per marketplace was most of status's drawing time.
-    width = max(len(name) for name, _ in rows) + 2
-    for name, value in rows:
-        console.print(f"  [dim]{name:<{width}}[/]{text(value)}", soft_wrap=True)
-    for kind, k in kinds.items():
-        for failed in k["failed"]:
-            retry = show_instant(failed["next_retry_utc"], now)
-            console.print(f"  [red]FAILED[/] {text(kind) + ' ' if several else ''}"
-                          f"{text(show_instant(failed['hour_utc'], now))} retry {text(retry)}: "
-                          f"{text((failed['last_error'] or '')[:100])}", soft_wrap=True)
-    for kind, k in kinds.items():
-        _grid(k["grid"], kind if several else None)
-    _legend()
-    console.print()
+        which = f" ({_per_kind(kinds, lambda k: str(k['inconclusive']) if k['inconclusive'] else None, '')})"
+        rows.append(("inconclusive", f"{inconclusive} hour(s){which if several else ''}: the last re-fetch came "
+                                     "back CANCELLED; stored rows kept, the next audit asks again"))
+    return rows
 
 
-def _audit_rows(kinds: dict[str, dict[str, Any]], now: str, several: bool) -> list[tuple[str, str]]:
-    """A line per audit period; with several kinds, each kind's last run on it."""
+def _audit_rows(kinds: dict[str, dict[str, Any]], now: str) -> list[tuple[str, str]]:
+    """A line per audit period: enabled or not, and each kind's last run of it."""
     first = next(iter(kinds.values()))
     rows = []
     for period, audit in first["audits"].items():
         state = "enabled" if audit["enabled"] else "disabled"
-        runs = _per_kind(kinds, lambda k, p=period: _audit_text(k["audits"][p]["last_run"], now), "") if several \
-            else _audit_text(audit["last_run"], now)
+        runs = _per_kind(kinds, lambda k, p=period: _audit_text(k["audits"][p]["last_run"], now), "")
         rows.append((f"{period} audit", f"{state}; {runs}"))
     return rows
 

@@ -166,9 +166,9 @@ def _add_traffic(row: dict[str, Any], traffic: dict[str, Any], by: str) -> None:
         views = _value(traffic, row["hour"], row["hour"] in traffic["held"])
         known = views is not None and row["ordered_units"] is not None
         row[_CONVERTING] = (row["ordered_units"], views) if known else (0, 0)
-    else:
-        found = _value(traffic, row["asin"], bool(traffic["held"]))
-        views, with_sales = (None, 0) if found is None else (0, 0) if found == 0 else found
+    else:  # (views, views in hours holding sales), as _sums found them
+        found = traffic["values"].get(row["asin"])
+        views, with_sales = found if found is not None else (0 if traffic["held"] else None, 0)
         row[_CONVERTING] = (row[_CONVERTING], with_sales)
     row["glance_views"] = views
     row["conversion_percent"] = percent(*row[_CONVERTING])
