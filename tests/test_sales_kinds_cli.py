@@ -149,3 +149,25 @@ def test_table_shows_the_new_columns_and_labels_the_sellable_hour(db_path: Path)
     assert "sellable (newest hour)" in by_asin
     assert "2026-03-10 10:00 UTC" in next(line for line in by_asin.splitlines() if "sellable" in line.lower()
                                           and "newest hour of the window" in line)
+
+
+@pytest.mark.parametrize("by", ["asin", "hour"])
+def test_queries_do_not_grow_with_the_rows(db_path: Path, by: str) -> None:
+    from rtsales.views.sales import sales_summary
+    from tests.conftest import at
+
+    def statements() -> int:
+        db = open_db(db_path)
+        seen: list[str] = []
+        db.conn.set_trace_callback(seen.append)
+        sales_summary(db, [US, CA], at(NOW), 6, by)
+        return len(seen)
+
+    few = statements()
+    db = open_db(db_path)
+    with transaction(db) as conn:
+        for table, values in (("vendor_realtime_sales", "?, 1, 9.99, 'USD', 'r', ?"),
+                              ("vendor_realtime_traffic", "?, 7, 'r', ?"), ("vendor_realtime_inventory", "?, 3, 'r', ?")):
+            conn.executemany(f"INSERT INTO {table} VALUES (?, ?, {values})",
+                             [(US, f"B1{i:08d}", _key(h), NOW) for i in range(300) for h in ("06", "10")])
+    assert statements() == few
