@@ -95,7 +95,10 @@ def sales(
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
 ) -> None:
-    """Totals from the local database (no API call): works during a cooldown, showing last known data."""
+    """Totals from the local database (no API call): works during a cooldown, showing last known data.
+
+    When the window holds traffic or inventory (REPORT_TYPES keeps them), glance views, conversion
+    (units per glance view) and sellable units stand beside the sales."""
     from rtsales import render
     from rtsales.errors import UsageError
     from rtsales.views.sales import sales_summary
