@@ -3,7 +3,7 @@
 Each test runs one kind (REPORT_TYPES=<kind>) or all three, with a short lookback to stay
 fast: a gap fill equal to the simulator's truth, the live refresh and the settle fetch, a
 daily audit, a crash at each step, CANCELLED and FATAL answers, the window limits of each
-kind's schema, and the createReport budget all kinds share.
+kind's schema, the createReport budget all kinds share, and one history of stock and sales.
 """
 
 from __future__ import annotations
@@ -340,3 +340,20 @@ def test_three_kinds_for_five_marketplaces_share_the_budget_without_a_429(
             assert parse_hour(newest) >= c.clock.now() - timedelta(hours=3), (kind, mp)  # kept fresh
             assert c.mismatches(mp, c.clock.now() - timedelta(hours=4), kind) == [], (kind, mp)
 
+
+# -- one history of stock, sales and traffic -------------------------------------------------------------
+
+def test_an_asin_without_stock_sells_nothing_and_glance_views_cover_every_unit(
+        cron: Callable[..., SimulatedCron]) -> None:
+    c = cron((CA,), settings={**SHORT, "REPORT_TYPES": ALL})
+    c.settle(10)
+    for _ in range(4 * 4):  # every hour older than four hours is final
+        c.cycle()
+    final = iso(c.clock.now() - timedelta(hours=4))
+    stock = {(hour, asin): units for _, asin, hour, units, *_ in _rows(c, "inventory") if hour < final}
+    sold = {(hour, asin): units for _, asin, hour, units, *_ in _rows(c, "sales") if hour < final}
+    views = {(hour, asin): seen for _, asin, hour, seen, *_ in _rows(c, "traffic") if hour < final}
+    empty = [key for key, units in stock.items() if units == 0]
+    assert len(empty) >= 5 and len(sold) >= 200  # the rule was really exercised
+    assert [key for key in empty if key in sold] == []  # no stock, no sale in that hour
+    assert [key for key, units in sold.items() if units > views.get(key, 0)] == []
