@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,9 +20,9 @@ from rtsales.config import load_settings
 from rtsales.errors import ConfigError
 from rtsales.kinds import KINDS
 from rtsales.simulator import BackgroundServer, Simulator
-from rtsales.store import open_db
 from tests.conftest import unstamped
 from tests.e2e.conftest import START, US, loopback_env
+from tests.e2e.test_operator_cli import World as CliWorld
 
 runner = CliRunner()
 KNOWN = "sales, traffic, inventory"
@@ -70,18 +69,11 @@ def test_a_command_refuses_an_unknown_report_type_with_exit_78_in_one_line(monke
 
 # -- --kind, against the simulator ----------------------------------------------------------------------
 
-@dataclass
-class World:
-    sim: Simulator
-    clock: FrozenClock
-    db_path: Path
-    monkeypatch: pytest.MonkeyPatch
-
+class World(CliWorld):
     def run(self, *args: str, report_types: str = "sales,traffic,inventory") -> tuple[int, str, str]:
-        self.monkeypatch.setenv("RTSALES_NOW", iso(self.clock.now()))
         self.monkeypatch.setenv("REPORT_TYPES", report_types)
-        result = runner.invoke(app, list(args))
-        return result.exit_code, result.stdout, unstamped(result.stderr)
+        code, out, err = super().run(*args)
+        return code, out, unstamped(err)
 
     def asked(self) -> list[tuple[str, str, str]]:
         """(kind, dataStartTime, dataEndTime) of every report the simulator made, oldest first."""
@@ -89,8 +81,8 @@ class World:
         return [(kinds[r.report_type], iso(r.start), iso(r.end)) for r in self.sim.reports.reports.values()]
 
     def ledger_kinds(self) -> set[str]:
-        db = open_db(self.db_path)
-        return {kind for (kind,) in db.conn.execute("SELECT DISTINCT report_kind FROM vendor_rt_sales_hour_ledger")}
+        rows = self.db.conn.execute("SELECT DISTINCT report_kind FROM vendor_rt_sales_hour_ledger")
+        return {kind for (kind,) in rows}
 
 
 @pytest.fixture
@@ -122,7 +114,8 @@ def test_a_kind_not_in_report_types_is_a_usage_error_with_the_fix(world: World, 
     code, _, err = world.run(*command, "--kind", "inventory", report_types="sales,traffic")
     assert code == 2
     (line,) = err.splitlines()
-    assert "inventory is not in REPORT_TYPES (sales, traffic)" in line and "REPORT_TYPES=sales,traffic,inventory" in line
+    assert "inventory is not in REPORT_TYPES (sales, traffic)" in line
+    assert "REPORT_TYPES=sales,traffic,inventory" in line  # the hint: the setting that would allow it
     assert world.sim.log.entries == []  # refused before any request
 
 

@@ -21,9 +21,9 @@ from rtsales.simulator.cron import SimulatedCron
 from rtsales.sync.operator import fill_day, run_audit
 from rtsales.views.status import collect_status
 from tests.clocks import SteppingClock
-from tests.e2e.conftest import CA, START, US, Crash
+from tests.e2e.conftest import CA, START, US, fatal_gap_fill
 from tests.e2e.meddler import Meddler, Sent
-from tests.e2e.test_crash_quota_lock import KILL_POINTS, _kill_once
+from tests.e2e.test_crash_quota_lock import KILL_POINTS, kill_a_sync
 
 ALL = "sales,traffic,inventory"
 EACH = list(KINDS)
@@ -186,10 +186,7 @@ def test_a_crash_at_each_step_resumes_by_report_id_and_loses_or_doubles_no_hour(
     c = _one_kind(cron, kind)
     if point != "after_create":
         c.cycle()  # reports exist; the kill comes while collecting them
-    fired = _kill_once(monkeypatch, *KILL_POINTS[point])
-    with pytest.raises(Crash):
-        c.run_command("sync")
-    assert fired == [1]
+    kill_a_sync(c, monkeypatch, point)
     dead = _in_flight(c, kind)
     assert bool(dead) == (point != "after_create")  # (after createReport: the id died with the process)
     asked, logged = len(_meddler(c).sent), len(c.sim.log.entries)
@@ -248,14 +245,8 @@ def test_a_cancelled_first_answer_is_provisional_and_a_cancelled_refresh_never_e
 @pytest.mark.parametrize("kind", EACH)
 def test_a_fatal_window_is_split_and_retried_and_a_fatal_refresh_keeps_the_rows(
         cron: Callable[..., SimulatedCron], kind: str) -> None:
-    c = _one_kind(cron, kind, faults=Faults(p_fatal=1.0))
-    c.cycle()
-    c.sim.set_faults(Faults())
-    c.cycle()
-    failed = c.db.conn.execute("SELECT DISTINCT window_cap, last_error FROM vendor_rt_sales_hour_ledger "
-                               "WHERE status = 'FAILED'").fetchall()
-    assert failed and all("FATAL" in error for _, error in failed)
-    assert {cap for cap, _ in failed} <= {12, 11}  # halves of 24- and 23-hour windows
+    c = _one_kind(cron, kind)
+    fatal_gap_fill(c)
     c.settle(40)
     assert c.pending() == 0 and c.mismatches(US, SETTLED, kind) == []
 
