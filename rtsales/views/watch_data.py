@@ -1,0 +1,153 @@
+"""The hours `rtsales watch` judges, read from the database into arrays: one `Lane` per marketplace.
+
+Hour i of a lane is `since + i hours`, up to the newest hour the sales ledger holds. An
+hour the ledger does not hold (data_state 'none', or no row) is unknown, never 0; a held
+hour without a row for an ASIN is 0 units. Glance views and stock are read when their
+tables exist and hold hours (traffic only where its own ledger holds the hour); without
+them watch works on sales alone. Reads only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from rtsales.amazon.marketplaces import lookup
+from rtsales.clock import HOUR, hour_key, parse_hour
+
+LEDGER = "vendor_rt_sales_hour_ledger"
+TRAFFIC, INVENTORY = "vendor_realtime_traffic", "vendor_realtime_inventory"
+
+
+@dataclass
+class Lane:
+    """One marketplace's hours [since, since + size hours) as arrays indexed by hour."""
+
+    marketplace_id: str
+    since: datetime
+    size: int
+    states: list[str | None]  # data_state of each held hour; None: not held
+    currency_code: str
+    units: dict[str, list[int]] = field(default_factory=dict)
+    rows: dict[str, set[int]] = field(default_factory=dict)  # hours with a row (0 units included)
+    revenue: dict[str, float] = field(default_factory=dict)  # per ASIN, hours with positive units
+    sold: dict[str, int] = field(default_factory=dict)  # positive units behind `revenue`
+    views_held: list[bool] | None = None  # None: no traffic data at all
+    views: dict[str, list[int]] = field(default_factory=dict)
+    stock: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # (hour, units), oldest first
+    excluded: dict[str, set[int]] = field(default_factory=dict)  # hours of events reported before
+
+    def key(self, index: int) -> str:
+        return hour_key(self.since + index * HOUR)
+
+    def index(self, key: str) -> int:
+        return int((parse_hour(key) - self.since) / HOUR)
+
+    def held(self, index: int) -> bool:
+        return 0 <= index < self.size and self.states[index] is not None
+
+    def price(self, asin: str) -> float:
+        """Revenue per unit over the lane: what a unit lost or gained is worth."""
+        sold = self.sold.get(asin, 0)
+        return self.revenue.get(asin, 0.0) / sold if sold > 0 else 0.0
+
+    def stock_at(self, asin: str, index: int) -> tuple[int, int] | None:
+        """The newest (hour, sellable units) at or before `index`."""
+        return next((entry for entry in reversed(self.stock.get(asin, [])) if entry[0] <= index), None)
+
+
+def _columns(db: Database, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def has_kinds(db: Database) -> bool:
+    """The ledger keeps hours per report kind (traffic and inventory are fetched too)."""
+    return "report_kind" in _columns(db, LEDGER)
+
+
+def _kind(db: Database, kind: str) -> tuple[str, list[str]]:
+    """The ledger condition that keeps one report kind's hours, where the ledger has kinds."""
+    return (" AND report_kind = ?", [kind]) if has_kinds(db) else ("", [])
+
+
+def newest_held(db: Database, marketplace_id: str) -> datetime | None:
+    """The newest hour whose sales the database holds (provisional or final)."""
+    where, args = _kind(db, "sales")
+    row = db.execute(f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND data_state != 'none'{where}",
+                     [marketplace_id, *args]).fetchone()
+    return parse_hour(row[0]) if row and row[0] else None
+
+
+def load_lane(db: Database, marketplace_id: str, since: datetime, newest: datetime,
+              excluded: dict[str, list[tuple[datetime, datetime]]]) -> Lane:
+    """Sales, glance views and stock of [since, newest], and the hours to leave out of baselines."""
+    size = int((newest - since) / HOUR) + 1
+    known = lookup(marketplace_id)
+    lane = Lane(marketplace_id, since, size, [None] * size, known.currency if known else "USD")
+    where, args = _kind(db, "sales")
+    for key, state in db.execute(f"SELECT hour_utc, data_state FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc "
+                                 f">= ? AND hour_utc <= ? AND data_state != 'none'{where}", _span(lane, args)):
+        lane.states[lane.index(key)] = state
+    _load_sales(db, lane)
+    if has_kinds(db):
+        _load_views(db, lane)
+        _load_stock(db, lane)
+    for asin, spans in excluded.items():
+        lane.excluded[asin] = {i for first, last in spans for i in range(lane.index(hour_key(first)),
+                                                                         lane.index(hour_key(last)) + 1)}
+    return lane
+
+
+def _span(lane: Lane, before: list[str] | None = None) -> list[str]:
+    return [lane.marketplace_id, lane.key(0), lane.key(lane.size - 1), *(before or [])]
+
+
+def _load_sales(db: Database, lane: Lane) -> None:
+    for asin, key, units, revenue, currency in db.execute(
+            "SELECT asin, hour_utc, ordered_units, ordered_revenue, currency_code FROM vendor_realtime_sales "
+            "WHERE marketplace_id = ? AND hour_utc >= ? AND hour_utc <= ?", _span(lane)):
+        index = lane.index(key)
+        if not lane.held(index):  # rows of an hour the ledger does not hold: not trusted yet
+            continue
+        lane.units.setdefault(asin, [0] * lane.size)[index] = units
+        lane.rows.setdefault(asin, set()).add(index)
+        lane.currency_code = currency
+        if units > 0:
+            lane.sold[asin] = lane.sold.get(asin, 0) + units
+            lane.revenue[asin] = lane.revenue.get(asin, 0.0) + revenue
+
+
+def _load_views(db: Database, lane: Lane) -> None:
+    try:
+        held = [key for (key,) in db.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc "
+                                             ">= ? AND hour_utc <= ? AND data_state != 'none' AND report_kind = ?",
+                                             _span(lane, ["traffic"]))]
+        rows = db.execute(f"SELECT asin, hour_utc, glance_views FROM {TRAFFIC} WHERE marketplace_id = ? "
+                          "AND hour_utc >= ? AND hour_utc <= ?", _span(lane)).fetchall()
+    except sqlite3.OperationalError:  # no traffic table in this schema
+        return
+    if not held:
+        return
+    lane.views_held = [False] * lane.size
+    for key in held:
+        lane.views_held[lane.index(key)] = True
+    for asin, key, views in rows:
+        if lane.views_held[lane.index(key)]:
+            lane.views.setdefault(asin, [0] * lane.size)[lane.index(key)] = views
+
+
+def _load_stock(db: Database, lane: Lane) -> None:
+    try:
+        rows = db.execute(f"SELECT asin, hour_utc, highly_available_inventory FROM {INVENTORY} WHERE "
+                          "marketplace_id = ? AND hour_utc >= ? AND hour_utc <= ? ORDER BY hour_utc",
+                          _span(lane)).fetchall()
+    except sqlite3.OperationalError:  # no inventory table in this schema
+        return
+    stock: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for asin, key, units in rows:
+        stock[asin].append((lane.index(key), units))
+    lane.stock = dict(stock)
