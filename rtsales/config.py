@@ -82,6 +82,7 @@ class Settings:
     watch_spike_ratio: float = 3.0
     watch_views_ratio: float = 0.5
     watch_vanished_hours: int = 24
+    watch_chance: float = 1e-5
     env_file: Path | None = field(default=None, compare=False)
 
     def clock(self) -> Clock:
@@ -256,6 +257,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "WATCH_SPIKE_RATIO": ("watch_spike_ratio", _Number(1.5, 1000)),
     "WATCH_VIEWS_RATIO": ("watch_views_ratio", _Number(0.05, 1)),
     "WATCH_VANISHED_HOURS": ("watch_vanished_hours", _Whole(6, 720)),
+    "WATCH_CHANCE": ("watch_chance", _Number(1e-12, 0.5)),
 }
 
 

@@ -192,3 +192,13 @@ def test_an_empty_database_flags_nothing(tmp_path: Path) -> None:
 
 def test_the_start_of_history_is_no_event(tmp_path: Path) -> None:
     assert _flags(tmp_path / "w.db", {"B0STEADY01": steady(10)}, start=START) == {}
+
+
+def test_small_counts_that_chance_explains_are_not_flagged(tmp_path: Path) -> None:
+    # Within the ratios (1 <= 0.25 x 6; 15 >= 3 x 5), but a Poisson count around 6 (5) an hour
+    # comes out this low (high) once in a few thousand hours: noise, in a catalogue of thousands.
+    low = {hour("03-20T10"): 1, hour("03-20T11"): 1}
+    assert _flags(tmp_path / "low.db", {"B0DROP0001": lambda h: low.get(h, 6)}) == {}
+    assert _flags(tmp_path / "high.db", {"B0SPIKE001": lambda h: 15 if h == hour("03-20T11") else 5}) == {}
+    assert set(_flags(tmp_path / "more.db", {"B0SPIKE001": lambda h: 20 if h == hour("03-20T11") else 5})) == {
+        ("B0SPIKE001", "spike")}

@@ -18,6 +18,11 @@ still be revised):
   whichever is more, so that a slow seller's 3 units are no spike);
 * conversion: as a drop, with no units at all while glance views stay at or above
   WATCH_VIEWS_RATIO x their own baseline (traffic data needed);
+
+  and for these three, the run's units must be unlikely as chance: a Poisson count with the
+  baselines' sum as its mean comes out that low (high) with a probability under WATCH_CHANCE.
+  Ratios alone flag the noise of small counts: 2 units in an hour against a baseline of 9
+  happens about one hour in sixty, and a catalogue has thousands of ASIN-hours a day;
 * new: an ASIN that sells now and did not once in the baseline days before;
 * vanished: an ASIN that sold on most baseline days and has had no row for WATCH_VANISHED_HOURS.
 
@@ -27,6 +32,7 @@ REPORTED_HOURS. Stock (sellable units) at its last hour is attached when known; 
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -56,12 +62,13 @@ class Thresholds:
     spike_ratio: float = 3.0
     views_ratio: float = 0.5
     vanished_hours: int = 24
+    chance: float = 1e-5
 
     @classmethod
     def of(cls, settings: Settings) -> Thresholds:
         return cls(settings.watch_baseline_days, settings.watch_min_baseline_units, settings.watch_drop_hours,
                    settings.watch_drop_ratio, settings.watch_spike_ratio, settings.watch_views_ratio,
-                   settings.watch_vanished_hours)
+                   settings.watch_vanished_hours, settings.watch_chance)
 
 
 @dataclass
@@ -149,10 +156,15 @@ class _Judge:
 
     def _runs(self, asin: str, kind: str, base: list[float | None], views: list[float | None] | None,
               marked: list[bool]) -> Iterator[Flag]:
+        units = self.lane.units[asin]
         for first, last in _spans(marked, self.first):
             if last < self.reported or (kind != "spike" and not self._meaningful(base, first, last)):
                 continue
             hours = range(first, last + 1)
+            seen, expected = sum(max(0, units[i]) for i in hours), sum(base[i] or 0 for i in hours)
+            chance = poisson_above(seen, expected) if kind == "spike" else poisson_below(seen, expected)
+            if chance >= self.t.chance:
+                continue
             sign = 1 if kind == "spike" else -1
             gap = sum(max(0.0, sign * (self.lane.units[asin][i] - (base[i] or 0))) for i in hours)
             yield self._flag(asin, kind, first, last, base, views, sign * gap * self.lane.price(asin))
@@ -202,6 +214,22 @@ class _Judge:
             flag.stock_hour, flag.stock = lane.key(stock[0]), stock[1]
         flag.why = _why(flag)
         return flag
+
+
+def poisson_below(count: int, mean: float) -> float:
+    """P(X <= count) for X ~ Poisson(mean), summed in logs (a day of a busy ASIN is a mean in the thousands)."""
+    if mean <= 0:
+        return 1.0
+    return min(1.0, sum(math.exp(k * math.log(mean) - mean - math.lgamma(k + 1)) for k in range(count + 1)))
+
+
+def poisson_above(count: int, mean: float) -> float:
+    """P(X >= count) for X ~ Poisson(mean)."""
+    if count <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    return max(0.0, 1.0 - poisson_below(count - 1, mean))
 
 
 def _spans(marked: list[bool], first: int) -> Iterator[tuple[int, int]]:
