@@ -1,6 +1,6 @@
 """Watch benchmark: does `rtsales watch` catch stock-outs, lost listings and spikes, and how soon?
 
-    .venv/bin/python bench/watch.py [--days 14] [--seeds 1,2,3] [--events 8] [--asins 20]
+    .venv/bin/python bench/watch.py [--days 14] [--seeds 1,2,3] [--events 8] [--asins 20] [--keep PATH]
 
 The in-process simulator with a busier catalogue (`simulator.events.Demand`: per ASIN rates,
 about half of them 5-30 units an hour, a daily shape, Poisson hours) and `--events` events per
@@ -22,13 +22,17 @@ fetches the LOOKBACK_DAYS=7 before the start, so baselines exist from the first 
   (a drop needs WATCH_DROP_HOURS=2 hours of data: 1 h; a spike its first hour: 0 h). Beside it,
   the same in wall-clock time (from the event's start to the watch run that reported it).
 
-Deterministic: the figures depend on the seed only.
+Deterministic: the figures depend on the seed only. `--keep PATH` keeps the first seed's database
+there, without the flags the bench's watch runs remembered, so that `rtsales watch` on it reports
+what a first run would (the README's example comes from one).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -44,7 +48,7 @@ from common import ROOT, data_dir, machine, table  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from rtsales.clock import HOUR, FrozenClock, parse_hour, parse_instant  # noqa: E402
 from rtsales.simulator import Demand, Event, Simulator, plan_events  # noqa: E402
-from rtsales.simulator.cron import SimulatedCron  # noqa: E402
+from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 from rtsales.views.watch import Thresholds, watch_report  # noqa: E402
 from rtsales.views.watch_data import newest_held  # noqa: E402
 
@@ -84,7 +88,7 @@ def _scored(sim: Simulator, event: Event) -> bool:
     return event.hours >= SCORED_HOURS and mean >= SCORED_UNITS
 
 
-def run(seed: int, days: int, per_marketplace: int, asins: int) -> Outcome:
+def run(seed: int, days: int, per_marketplace: int, asins: int, keep: Path | None = None) -> Outcome:
     clock = FrozenClock(START)
     sim = Simulator(seed=seed, clock=clock, demand=Demand(), asins_per_marketplace=asins)
     catalogues = {mp: sim.truth.catalogue(mp) for mp in MARKETPLACES}
@@ -107,7 +111,13 @@ def run(seed: int, days: int, per_marketplace: int, asins: int) -> Outcome:
             report = watch_report(cron.db, list(MARKETPLACES), thresholds, cron.clock.now())
             for flag in report["flags"]:
                 outcome.reports.append((flag, cron.clock.now(), newest[flag["marketplace_id"]]))
+        cron.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         cron.db.conn.close()
+        if keep is not None:
+            shutil.copyfile(Path(folder) / "watch.db", keep)
+            with sqlite3.connect(keep) as kept:
+                kept.execute("DELETE FROM rtsales_watch_flags")
+            print(f"kept {keep}: the last cron run was at {cron.clock.now() - CRON_INTERVAL:%Y-%m-%dT%H:%M:%SZ}")
     outcome.seconds = time.perf_counter() - began
     return outcome
 
@@ -168,8 +178,11 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--events", type=int, default=8, help="events per marketplace")
     parser.add_argument("--asins", type=int, default=20, help="ASINs per marketplace")
+    parser.add_argument("--keep", type=Path, help="keep the first seed's database at this path")
     args = parser.parse_args()
-    outcomes = [run(int(seed), args.days, args.events, args.asins) for seed in args.seeds.split(",")]
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    outcomes = [run(seed, args.days, args.events, args.asins, args.keep if seed == seeds[0] else None)
+                for seed in seeds]
     print(f"{args.days} simulated days, {len(MARKETPLACES)} marketplaces x {args.asins} ASINs, {args.events} events "
           f"per marketplace, watch at its defaults ({Thresholds()}). {machine()}\n")
     headers = ["seed", "events", "scored", "caught", "recall", "reports", "false", "precision", "delay p50",

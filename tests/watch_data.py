@@ -40,6 +40,23 @@ def build(path: Path, series: Mapping[str, Units], *, start: datetime = START, n
     return path
 
 
+def add_kind(path: Path, kind: str, series: Mapping[str, Units], *, start: datetime = START,
+             newest: datetime = NEWEST, mp: str = US) -> None:
+    """Traffic (glance views) or inventory (sellable units) hours, held in that kind's ledger, a row per ASIN."""
+    table, column = {"traffic": ("vendor_realtime_traffic", "glance_views"),
+                     "inventory": ("vendor_realtime_inventory", "highly_available_inventory")}[kind]
+    db = open_db(path)
+    hours = [start + i * HOUR for i in range(int((newest - start) / HOUR) + 1)]
+    with transaction(db) as conn:
+        conn.executemany("INSERT INTO vendor_rt_sales_hour_ledger (report_kind, marketplace_id, hour_utc, status, "
+                         "updated_at, data_state) VALUES (?, ?, ?, 'APPLIED', ?, 'final')",
+                         [(kind, mp, hour_key(h), iso(NOW)) for h in hours])
+        conn.executemany(f"INSERT INTO {table} (marketplace_id, asin, hour_utc, {column}, report_id, updated_at) "
+                         "VALUES (?, ?, ?, ?, 'r1', ?)",
+                         [(mp, asin, hour_key(h), value(h), iso(NOW)) for asin, value in series.items() for h in hours])
+    db.conn.close()
+
+
 def steady(per_hour: int, *, zero: tuple[datetime, datetime] | None = None, times: int = 1,
            during: tuple[datetime, datetime] | None = None) -> Units:
     """`per_hour` every hour; 0 over [zero) ; `times` x over [during)."""

@@ -121,14 +121,15 @@ class _Judge:
 
     def units_baselines(self, asin: str) -> list[float | None]:
         units, left_out = self.lane.units[asin], self.lane.excluded.get(asin, set())
-        return [self.baseline(units, i, self.lane.held, left_out) if self.lane.held(i) else None
+        return [self.baseline(units, i, self.lane.held, left_out) if i >= self.first and self.lane.held(i) else None
                 for i in range(self.lane.size)]
 
     def views_baselines(self, asin: str) -> list[float | None] | None:
         held, views = self.lane.views_held, self.lane.views.get(asin)
         if held is None or views is None:
             return None
-        return [self.baseline(views, i, held.__getitem__, set()) if held[i] else None for i in range(self.lane.size)]
+        return [self.baseline(views, i, held.__getitem__, set()) if i >= self.first and held[i] else None
+                for i in range(self.lane.size)]
 
     def flags(self) -> Iterator[Flag]:
         for asin in sorted(self.lane.units):

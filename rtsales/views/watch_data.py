@@ -41,11 +41,16 @@ class Lane:
     stock: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # (hour, units), oldest first
     excluded: dict[str, set[int]] = field(default_factory=dict)  # hours of events reported before
 
+    def __post_init__(self) -> None:
+        self._keys = [hour_key(self.since + i * HOUR) for i in range(self.size)]
+        self._indexes = {key: i for i, key in enumerate(self._keys)}  # rows are read by the hundred thousand
+
     def key(self, index: int) -> str:
-        return hour_key(self.since + index * HOUR)
+        return self._keys[index] if 0 <= index < self.size else hour_key(self.since + index * HOUR)
 
     def index(self, key: str) -> int:
-        return int((parse_hour(key) - self.since) / HOUR)
+        found = self._indexes.get(key)
+        return found if found is not None else int((parse_hour(key) - self.since) / HOUR)
 
     def held(self, index: int) -> bool:
         return 0 <= index < self.size and self.states[index] is not None

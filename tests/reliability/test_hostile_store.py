@@ -125,6 +125,7 @@ def test_database_of_an_older_rtsales_is_recognised_and_stamped(tmp_path: Path) 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE rtsales_meta")
     conn.execute("DROP TABLE rtsales_runs")  # made by a later migration than the file's version
+    conn.execute("DROP TABLE rtsales_watch_flags")  # and this one
     conn.execute("PRAGMA application_id = 0")
     conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(mark_as_rtsales)}")
     conn.close()
