@@ -106,13 +106,13 @@ def desktop_run(cron: SimulatedCron, clock: SteppingClock) -> None:
     start = floor_hour(at) - DESKTOP_HOURS * HOUR
     for mp in mps:
         with transaction(db) as conn:
-            seed(conn, mp, at, start, timedelta(0))
-        worker.create(Window(mp, start, DESKTOP_HOURS), tally, refetch=True)
-    while clock.now() + POLL_INTERVAL < deadline and any(in_flight(db.conn, mp) for mp in mps):
+            seed(conn, mp, at, start, timedelta(0), kind="sales")
+        worker.create(Window(mp, start, DESKTOP_HOURS, "sales"), tally, refetch=True)
+    while clock.now() + POLL_INTERVAL < deadline and any(in_flight(db.conn, mp, kind="sales") for mp in mps):
         clock.sleep(POLL_INTERVAL.total_seconds())
         for mp in mps:
-            for report_id, status, keys in in_flight(db.conn, mp):
-                worker.resume(window_of(mp, keys), report_id, HourStatus(status), tally)
+            for report_id, status, keys in in_flight(db.conn, mp, kind="sales"):
+                worker.resume(window_of(mp, keys, kind="sales"), report_id, HourStatus(status), tally)
     client.close()
     if tally.errors:
         raise SystemExit(f"desktop app run at {iso(at)}: {tally.errors}")

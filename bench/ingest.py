@@ -74,7 +74,7 @@ def _fresh_db(folder: Path, label: str) -> tuple[Any, Any, Any]:
     from rtsales.sync.ledger import Window, attach_report, claim
     from rtsales.store import open_db, transaction
     start = parse_instant(START_TEXT)
-    window, now = Window(MP, start, SIZES[label][0]), start + timedelta(days=2)
+    window, now = Window(MP, start, SIZES[label][0], "sales"), start + timedelta(days=2)
     db = open_db(folder / "ingest.db")
     with transaction(db) as conn:
         conn.executemany("INSERT INTO vendor_rt_sales_hour_ledger (marketplace_id, hour_utc, status, updated_at) "

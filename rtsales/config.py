@@ -24,6 +24,7 @@ from dotenv.parser import parse_stream
 from rtsales.amazon.marketplaces import MARKETPLACES, REGION_ENDPOINTS, find, lookup, nearest
 from rtsales.clock import EARLIEST, LATEST, Clock, FrozenClock, SystemClock, iso, parse_instant
 from rtsales.errors import ConfigError
+from rtsales.kinds import KINDS
 from rtsales.redaction import Secret
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -39,6 +40,7 @@ KEEPA_POLICIES = ("controlled-deficit", "strict")
 class Settings:
     db_path: Path = Path("rtsales.db")
     marketplace_ids: tuple[str, ...] = ()
+    report_types: tuple[str, ...] = ("sales",)  # rtsales.kinds names, in KINDS order
     spapi_endpoint: str | None = None
     lwa_token_url: str = DEFAULT_LWA_TOKEN_URL
     lwa_client_id: str | None = None
@@ -84,6 +86,11 @@ class Settings:
     watch_vanished_hours: int = 24
     watch_chance: float = 1e-5
     env_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def lanes(self) -> int:
+        """Report kinds times marketplaces: how many live windows share the createReport budget."""
+        return max(1, len(self.report_types) * len(self.marketplace_ids))
 
     def clock(self) -> Clock:
         return FrozenClock(self.now) if self.now is not None else SystemClock()
@@ -212,6 +219,19 @@ def _key_safe_url(text: str) -> str:
     return url
 
 
+def _report_types(text: str) -> tuple[str, ...]:
+    """Kind names or Amazon's reportType names, comma-separated, in any case; KINDS order."""
+    wanted = set()
+    for given in (part.strip() for part in text.split(",") if part.strip()):
+        found = [k.name for k in KINDS.values() if given.lower() in (k.name, k.report_type.lower())]
+        if not found:
+            raise ValueError(f"unknown report type {given!r} (use any of {', '.join(KINDS)})")
+        wanted.update(found)
+    if not wanted:
+        raise ValueError(f"names no report type (use any of {', '.join(KINDS)})")
+    return tuple(name for name in KINDS if name in wanted)
+
+
 WEEK_MINUTES = 7 * 24 * 60
 MILLION = 1_000_000
 
@@ -223,6 +243,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LWA_TOKEN_URL": ("lwa_token_url", _url),
     "LWA_CLIENT_SECRET_ROTATED": ("lwa_client_secret_rotated", _day),
     "RTSALES_NOW": ("now", _instant),
+    "REPORT_TYPES": ("report_types", _report_types),
     "QUOTA_COOLDOWN_MINUTES": ("quota_cooldown_minutes", _Whole(1, WEEK_MINUTES)),
     "QUOTA_COOLDOWN_MAX_MINUTES": ("quota_cooldown_max_minutes", _Whole(1, WEEK_MINUTES)),
     "ENABLE_VENDOR_RT_SALES_DAILY_AUDIT": ("daily_audit_enabled", _boolean),

@@ -26,7 +26,7 @@ from tests.test_parse import DOC
 MP = "ATVPDKIKX0DER"
 START = at("2026-03-10T00:00:00Z")
 NOW = at("2026-03-11T12:07:00Z")
-WINDOW = Window(MP, START, 3)
+WINDOW = Window(MP, START, 3, "sales")
 S = HourStatus
 SETTLE = timedelta(hours=3)
 
@@ -35,7 +35,7 @@ SETTLE = timedelta(hours=3)
 def db(tmp_path: Path) -> Database:
     database = open_db(tmp_path / "i.db")
     with transaction(database) as conn:
-        seed(conn, MP, NOW, START, at("2026-03-11T12:07:00Z") - NOW)
+        seed(conn, MP, NOW, START, at("2026-03-11T12:07:00Z") - NOW, kind="sales")
     return database
 
 
@@ -52,7 +52,7 @@ def _gz(rows: list[dict[str, Any]]) -> bytes:
 def _downloaded(db: Database, report_id: str, body: bytes, window: Window = WINDOW) -> None:
     """The window as the engine leaves it after a download: DOWNLOADED, body stashed."""
     with transaction(db) as conn:
-        reopen(conn, MP, window.keys(), NOW)
+        reopen(conn, MP, window.keys(), NOW, kind="sales")
         claim(conn, window, NOW)
         attach_report(conn, window, report_id, NOW)
     stash_document(db, window, report_id, body, NOW)
@@ -124,7 +124,7 @@ def test_changed_hours_are_counted_whatever_the_row_order(db: Database) -> None:
 def _cancelled(db: Database, report_id: str, at_time: datetime = NOW) -> Any:
     """A CANCELLED answer to a fetch of WINDOW requested at `at_time` (REQUESTED -> APPLIED, no document)."""
     with transaction(db) as conn:
-        reopen(conn, MP, WINDOW.keys(), at_time)
+        reopen(conn, MP, WINDOW.keys(), at_time, kind="sales")
         claim(conn, WINDOW, at_time)
         attach_report(conn, WINDOW, report_id, at_time)
     return apply_window(db, WINDOW, report_id, None, S.REQUESTED, at_time, SETTLE)
@@ -161,7 +161,7 @@ def test_an_empty_first_answer_after_settling_is_still_only_provisional(db: Data
 
 def test_values_swapped_between_rows_change_the_hour_whatever_the_hash_seed(db: Database) -> None:
     # Summed tuple hashes miss about one such swap in eight; 24 hours, 24 swaps, all must be seen.
-    day = Window(MP, START, 24)
+    day = Window(MP, START, 24, "sales")
     _apply(db, _rows(hours=24), "R1", day)
     swapped = _rows(hours=24)
     for hour in range(24):

@@ -32,7 +32,7 @@ def status_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: datetime) ->
     monkeypatch.setenv("SAFETY_LAG_MINUTES", "90")  # the lag the hours were seeded with: they are fresh
     db = open_db(path)
     with transaction(db) as conn:
-        seed(conn, MP, now, floor_hour(now - timedelta(days=2)), timedelta(minutes=90))
+        seed(conn, MP, now, floor_hour(now - timedelta(days=2)), timedelta(minutes=90), kind="sales")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', data_state = 'final'")
     record_sync(db, now - timedelta(minutes=10))
     return path

@@ -124,7 +124,7 @@ def test_a_clock_behind_amazon_says_so(db_path: Path) -> None:
 
 def test_a_removed_marketplace_is_not_configured_and_not_a_failure(db_path: Path) -> None:
     with transaction(open_db(db_path)) as conn:
-        seed(conn, GONE, NOW - timedelta(days=1), floor_hour(NOW - timedelta(days=2)), timedelta(minutes=90))
+        seed(conn, GONE, NOW - timedelta(days=1), floor_hour(NOW - timedelta(days=2)), timedelta(minutes=90), kind="sales")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'REQUESTED', report_id = 'r1' "
                      "WHERE marketplace_id = ? AND hour_utc >= '2026-03-09T18:00:00Z'", [GONE])  # in flight
     kept = open_db(db_path).conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ?",

@@ -64,10 +64,10 @@ def test_a_lease_beyond_its_ttl_is_taken_over(tmp_path: Path, caplog: pytest.Log
 def test_a_retry_beyond_the_backoff_cap_is_claimable(tmp_path: Path) -> None:
     db = open_db(tmp_path / "r.db")
     with transaction(db) as conn:
-        seed(conn, "M", NOW, floor_hour(NOW - timedelta(hours=6)), timedelta(minutes=90))
+        seed(conn, "M", NOW, floor_hour(NOW - timedelta(hours=6)), timedelta(minutes=90), kind="sales")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', next_retry_utc = ? "
                      "WHERE hour_utc = '2026-03-10T06:00:00Z'", [iso(NOW + BACKOFF_CAP + timedelta(seconds=1))])
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', next_retry_utc = ? "
                      "WHERE hour_utc = '2026-03-10T07:00:00Z'", [iso(NOW + BACKOFF_CAP)])
-    keys = [k for k, _ in claimable(db.conn, "M", NOW)]
+    keys = [k for k, _ in claimable(db.conn, "M", NOW, kind="sales")]
     assert "2026-03-10T06:00:00Z" in keys and "2026-03-10T07:00:00Z" not in keys

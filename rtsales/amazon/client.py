@@ -95,8 +95,9 @@ class SpApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def create_report(self, marketplace_id: str, start: datetime, end: datetime) -> str:
-        body = {"reportType": REPORT_TYPE, "marketplaceIds": [marketplace_id],
+    def create_report(self, marketplace_id: str, start: datetime, end: datetime, *,
+                      report_type: str = REPORT_TYPE) -> str:
+        body = {"reportType": report_type, "marketplaceIds": [marketplace_id],
                 "dataStartTime": iso(start), "dataEndTime": iso(end)}
         data = self._call("createReport", marketplace_id, "POST", f"{BASE}/reports", json=body)
         return _field(data, "reportId", "createReport")
@@ -117,10 +118,10 @@ class SpApiClient:
         """Ask Login with Amazon for an access token now: it accepts the credentials, or this raises why not."""
         self._auth.access_token()
 
-    def list_reports(self, page_size: int = 1) -> list[dict[str, Any]]:
-        """getReports for this report type: reads what exists (its own usage plan), makes no report."""
+    def list_reports(self, report_types: tuple[str, ...] = (REPORT_TYPE,), page_size: int = 1) -> list[dict[str, Any]]:
+        """getReports for these report types: reads what exists (its own usage plan), makes no report."""
         data = self._call("getReports", None, "GET", f"{BASE}/reports",
-                          params={"reportTypes": REPORT_TYPE, "pageSize": page_size})
+                          params={"reportTypes": ",".join(report_types), "pageSize": page_size})
         reports = data.get("reports")
         return [r for r in reports if isinstance(r, dict)] if isinstance(reports, list) else []
 

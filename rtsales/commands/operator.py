@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rtsales.commands.options import JsonOption, MarketplaceOption, check_marketplace, examples
+from rtsales.commands.options import JsonOption, KindOption, MarketplaceOption, check_kind, check_marketplace, examples
 
 audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late revisions.", no_args_is_help=True,
                         epilog=examples("rtsales audit daily", "rtsales audit weekly -m DE --json"))
@@ -22,29 +22,33 @@ def _marketplaces(ctx: typer.Context, marketplace: str | None, command: str) -> 
     return app.settings.marketplace_ids
 
 
-def _audit(ctx: typer.Context, kind: str, marketplace: str | None, as_json: bool) -> None:
+def _audit(ctx: typer.Context, kind: str, marketplace: str | None, report_kind: str | None, as_json: bool) -> None:
     from rtsales import render
     from rtsales.sync.operator import run_audit
     app = ctx.obj
     marketplaces = _marketplaces(ctx, marketplace, f"audit-{kind}")
+    kinds = check_kind(report_kind, app.settings.report_types)
     with render.activity(enabled=not as_json):
-        report = run_audit(app.db, app.settings, app.clock, kind, marketplaces)
+        report = run_audit(app.db, app.settings, app.clock, kind, marketplaces, kinds=kinds)
     render.emit(report, as_json, render.audit_report)
 
 
 @audit_app.command("daily", epilog=examples("rtsales audit daily", "rtsales audit daily -m us --json"))
-def audit_daily(ctx: typer.Context, marketplace: MarketplaceOption = None, as_json: JsonOption = False) -> None:
+def audit_daily(ctx: typer.Context, marketplace: MarketplaceOption = None, report_kind: KindOption = None,
+                as_json: JsonOption = False) -> None:
     """Re-fetch the last AUDIT_DAILY_HOURS hours now (even if cron audits are disabled)."""
-    _audit(ctx, "daily", marketplace, as_json)
+    _audit(ctx, "daily", marketplace, report_kind, as_json)
 
 
 @audit_app.command("weekly", epilog=examples("rtsales audit weekly", "rtsales audit weekly -m us --json"))
-def audit_weekly(ctx: typer.Context, marketplace: MarketplaceOption = None, as_json: JsonOption = False) -> None:
+def audit_weekly(ctx: typer.Context, marketplace: MarketplaceOption = None, report_kind: KindOption = None,
+                 as_json: JsonOption = False) -> None:
     """Re-fetch the last 7 days now (even if cron audits are disabled)."""
-    _audit(ctx, "weekly", marketplace, as_json)
+    _audit(ctx, "weekly", marketplace, report_kind, as_json)
 
 
-FILL_DAY_EXAMPLES = examples("rtsales fill-day 2026-11-21", "rtsales fill-day 2026-11-21 --tz Europe/Berlin -m DE")
+FILL_DAY_EXAMPLES = examples("rtsales fill-day 2026-11-21", "rtsales fill-day 2026-11-21 --tz Europe/Berlin -m DE",
+                             "rtsales fill-day 2026-11-21 --kind traffic")
 
 
 def fill_day(
@@ -54,6 +58,7 @@ def fill_day(
     tz: Annotated[str, typer.Option("--tz", metavar="ZONE",
                                     help="Time zone of the business day (IANA name); hours are shown in it too.")
                   ] = "UTC",
+    report_kind: KindOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Re-fetch every hour of DAY (YYYY-MM-DD; APPLIED and FAILED included) now, within quota."""
@@ -62,9 +67,10 @@ def fill_day(
     from rtsales.sync.operator import fill_day as repair
     app = ctx.obj
     marketplaces = _marketplaces(ctx, marketplace, "fill-day")
+    kinds = check_kind(report_kind, app.settings.report_types)
     day_hours(day, tz, app.clock.now(), app.settings.fill_day_max_age_days)  # refuse before touching the database
     with render.hour_progress(f"fill-day {day}", enabled=not as_json) as advance:
-        report = repair(app.db, app.settings, app.clock, day, tz, marketplaces, on_progress=advance)
+        report = repair(app.db, app.settings, app.clock, day, tz, marketplaces, on_progress=advance, kinds=kinds)
     render.emit(report, as_json, render.fill_day_report)
 
 

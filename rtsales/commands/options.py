@@ -6,6 +6,7 @@ import typer
 
 from rtsales.amazon import marketplaces
 from rtsales.errors import UsageError
+from rtsales.kinds import KINDS
 
 def complete_codes(codes: list[str], incomplete: str) -> list[str]:
     """Tab completion of codes accepted in any case, offered in the case typed (typer keeps only
@@ -23,6 +24,30 @@ MarketplaceOption = Annotated[str | None, typer.Option(
     "--marketplace", "-m", metavar="ID|CODE", autocompletion=_complete_marketplace,
     help="Only this marketplace: its ID or country code, any case (ATVPDKIKX0DER, US, de, GB).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _complete_kind(incomplete: str) -> list[str]:
+    return [kind for kind in KINDS if kind.startswith(incomplete.lower())]
+
+
+KindOption = Annotated[str | None, typer.Option(
+    "--kind", "-k", metavar="|".join(KINDS), autocompletion=_complete_kind,
+    help="Only this report kind (default: every kind in REPORT_TYPES).")]
+
+
+def check_kind(kind: str | None, configured: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The kinds a command works on: `kind` alone when it is configured, None (every configured kind)
+    when none is given; else a usage error naming the kinds it could be."""
+    if kind is None:
+        return None
+    name = kind.strip().lower()
+    if name in configured:
+        return (name,)
+    if name in KINDS:
+        raise UsageError(f"report kind {name} is not in REPORT_TYPES ({', '.join(configured)})",
+                         hint=f"add it to REPORT_TYPES (e.g. REPORT_TYPES={','.join([*configured, name])})")
+    raise UsageError(f"unknown report kind {kind[:40]!r} (known: {', '.join(KINDS)})",
+                     hint=f"use one of {', '.join(configured)}")
 
 
 def examples(*lines: str) -> str:

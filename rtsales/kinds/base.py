@@ -107,3 +107,12 @@ class Kind:
     currency: bool  # reportOptions.currencyCode is required (and handed out)
     checks_window: bool  # dataStartTime..dataEndTime must cover the requested window
     limits: WindowLimits
+    table: str  # where its rows live: (marketplace_id, asin, hour_utc, *columns, [currency_code], report_id, ...)
+    columns: tuple[str, ...]  # the table's column for each of `values`, in order
+    measure: str  # what its first number counts, for people: "units", "glance views", "sellable units"
+
+    @property
+    def window_limit_hours(self) -> int | None:
+        """The longest window the schema allows, in whole hours (None: not stated)."""
+        span = self.limits.max_span
+        return None if span is None else int(span.total_seconds() // 3600)

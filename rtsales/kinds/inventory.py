@@ -28,4 +28,5 @@ class InventoryBatch(NamedTuple):
 
 INVENTORY = Kind("inventory", INVENTORY_REPORT, (HIGHLY_AVAILABLE_INVENTORY,), InventoryRow, InventoryBatch,
                  currency=False, checks_window=True,
-                 limits=WindowLimits(max_data_age=timedelta(hours=168), max_span=timedelta(hours=24)))
+                 limits=WindowLimits(max_data_age=timedelta(hours=168), max_span=timedelta(hours=24)),
+                 table="vendor_realtime_inventory", columns=("highly_available_inventory",), measure="sellable units")

@@ -31,4 +31,5 @@ class SalesBatch(NamedTuple):
 
 
 SALES = Kind("sales", SALES_REPORT, (ORDERED_UNITS, ORDERED_REVENUE), SalesRow, SalesBatch,
-             currency=True, checks_window=False, limits=WindowLimits())
+             currency=True, checks_window=False, limits=WindowLimits(),
+             table="vendor_realtime_sales", columns=("ordered_units", "ordered_revenue"), measure="units")

@@ -26,4 +26,5 @@ class TrafficBatch(NamedTuple):
 
 
 TRAFFIC = Kind("traffic", TRAFFIC_REPORT, (GLANCE_VIEWS,), TrafficRow, TrafficBatch,
-               currency=False, checks_window=True, limits=WindowLimits(min_end_age=timedelta(minutes=60)))
+               currency=False, checks_window=True, limits=WindowLimits(min_end_age=timedelta(minutes=60)),
+               table="vendor_realtime_traffic", columns=("glance_views",), measure="glance views")

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from rtsales.clock import FrozenClock, hour_key, iso, parse_hour
 from rtsales.config import Settings, load_settings
+from rtsales.kinds import KINDS
 from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, Faults, Simulator
 from rtsales.store import open_db
 from rtsales.sync.engine import SyncResult, SyncRun
@@ -77,24 +78,34 @@ class SimulatedCron:
         return self.db.conn.execute("SELECT COUNT(*) FROM vendor_rt_sales_hour_ledger "
                                     "WHERE data_state = 'none' AND status != 'UNAVAILABLE'").fetchone()[0]
 
-    def mismatches(self, marketplace_id: str, settled_before: datetime) -> list[str]:
-        """Hours (holding data, final by `settled_before`) whose rows differ from the simulator's final truth."""
+    def mismatches(self, marketplace_id: str, settled_before: datetime, kind: str = "sales") -> list[str]:
+        """Hours of `kind` (holding data, final by `settled_before`) whose rows differ from the simulator's
+        final truth."""
         bad = []
         for (key,) in self.db.conn.execute(
-                "SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND data_state != 'none' "
-                "AND hour_utc < ?", [marketplace_id, hour_key(settled_before)]):
-            if self.stored(marketplace_id, key) != self.truth(marketplace_id, key):
+                "SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE report_kind = ? AND marketplace_id = ? "
+                "AND data_state != 'none' AND hour_utc < ?", [kind, marketplace_id, hour_key(settled_before)]):
+            if self.stored(marketplace_id, key, kind) != self.truth(marketplace_id, key, kind):
                 bad.append(key)
         return bad
 
-    def stored(self, marketplace_id: str, key: str) -> dict[str, tuple[int, int]]:
-        rows = self.db.conn.execute("SELECT asin, ordered_units, ordered_revenue FROM vendor_realtime_sales "
-                                    "WHERE marketplace_id = ? AND hour_utc = ?", [marketplace_id, key])
-        return {asin: (units, round(revenue * 100)) for asin, units, revenue in rows}
+    def stored(self, marketplace_id: str, key: str, kind: str = "sales") -> dict[str, tuple[int, ...]]:
+        """asin -> the kind's numbers (sales revenue in cents) the database holds for one hour."""
+        table, columns = KINDS[kind].table, ", ".join(KINDS[kind].columns)
+        rows = self.db.conn.execute(f"SELECT asin, {columns} FROM {table} WHERE marketplace_id = ? AND hour_utc = ?",
+                                    [marketplace_id, key])
+        if kind == "sales":
+            return {asin: (units, round(revenue * 100)) for asin, units, revenue in rows}
+        return {asin: (value,) for asin, value in rows}
 
-    def truth(self, marketplace_id: str, key: str) -> dict[str, tuple[int, int]]:
-        final = self.sim.truth.final_truth(marketplace_id, parse_hour(key))
-        return {asin: (s.units, s.revenue_cents) for asin, s in final.items()}
+    def truth(self, marketplace_id: str, key: str, kind: str = "sales") -> dict[str, tuple[int, ...]]:
+        """asin -> the kind's numbers in the simulator's final truth for one hour."""
+        hour = parse_hour(key)
+        if kind == "sales":
+            final = self.sim.truth.final_truth(marketplace_id, hour)
+            return {asin: (s.units, s.revenue_cents) for asin, s in final.items()}
+        other = self.sim.reports.traffic if kind == "traffic" else self.sim.reports.inventory
+        return {asin: (value,) for asin, value in other.final_truth(marketplace_id, hour).items()}
 
 
 DEMO_MARKER = "demo_database"

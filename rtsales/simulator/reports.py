@@ -91,10 +91,12 @@ class ReportBook:
         if not 0 <= queue_seconds <= processing_seconds:
             raise ValueError("need 0 <= queue_seconds <= processing_seconds")
         self.truth = truth
+        self.traffic = TrafficTruth(truth)
+        self.inventory = InventoryTruth(truth, stops_sales=False)
         self.builders: dict[str, Builder] = {
             REPORT_TYPE: partial(sales_document, truth),
-            TRAFFIC_REPORT_TYPE: partial(traffic_document, TrafficTruth(truth)),
-            INVENTORY_REPORT_TYPE: partial(inventory_document, InventoryTruth(truth, stops_sales=False)),
+            TRAFFIC_REPORT_TYPE: partial(traffic_document, self.traffic),
+            INVENTORY_REPORT_TYPE: partial(inventory_document, self.inventory),
         }
         self.queue = timedelta(seconds=queue_seconds)
         self.processing = timedelta(seconds=processing_seconds)

@@ -248,6 +248,75 @@ def _m007_run_history(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX ix_runs_command ON rtsales_runs (command, started_at)")
 
 
+_LEDGER_V8 = """
+    CREATE TABLE vendor_rt_sales_hour_ledger (
+        report_kind    TEXT NOT NULL DEFAULT 'sales',
+        marketplace_id TEXT NOT NULL,
+        hour_utc       TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN
+                           ('MISSING','REQUESTED','DOWNLOADED','APPLIED','FAILED','UNAVAILABLE')),
+        report_id      TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        last_error     TEXT,
+        next_retry_utc TEXT,
+        updated_at     TEXT NOT NULL,
+        window_cap     INTEGER,
+        audit_run_id   INTEGER,
+        data_state     TEXT NOT NULL DEFAULT 'none' CHECK (data_state IN ('none','provisional','final')),
+        inconclusive   INTEGER NOT NULL DEFAULT 0,
+        requested_at   TEXT,
+        PRIMARY KEY (report_kind, marketplace_id, hour_utc)
+    ) WITHOUT ROWID"""
+_V5_COLUMNS = ("marketplace_id, hour_utc, status, report_id, attempts, last_error, next_retry_utc, updated_at, "
+               "window_cap, audit_run_id, data_state, inconclusive, requested_at")
+
+
+def _m008_report_kinds(conn: sqlite3.Connection) -> None:
+    # The ledger is keyed by (report kind, marketplace, hour); every existing row is a sales row.
+    # It keeps its name, so the queries and dashboards users wrote against it keep working.
+    # report_kind is the first column: SQLite 3.40's quick_check wrongly reports NULLs in a
+    # WITHOUT ROWID table whose primary key starts with its last column.
+    # SQLite cannot change a primary key: rebuild the table, keeping every row and column.
+    conn.execute("ALTER TABLE vendor_rt_sales_hour_ledger RENAME TO ledger_v7")
+    for index in ("ix_ledger_status", "ix_ledger_report", "ix_ledger_data", "ix_ledger_inconclusive"):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
+    conn.execute(_LEDGER_V8)
+    conn.execute(f"INSERT INTO vendor_rt_sales_hour_ledger ({_V5_COLUMNS}, report_kind) "
+                 f"SELECT {_V5_COLUMNS}, 'sales' FROM ledger_v7")
+    conn.execute("DROP TABLE ledger_v7")
+    conn.execute("CREATE INDEX ix_ledger_status ON vendor_rt_sales_hour_ledger "
+                 "(report_kind, marketplace_id, status, hour_utc)")
+    conn.execute("CREATE INDEX ix_ledger_report ON vendor_rt_sales_hour_ledger (report_id) "
+                 "WHERE report_id IS NOT NULL")
+    conn.execute("CREATE INDEX ix_ledger_data ON vendor_rt_sales_hour_ledger "
+                 "(report_kind, marketplace_id, data_state, hour_utc)")
+    conn.execute("CREATE INDEX ix_ledger_inconclusive ON vendor_rt_sales_hour_ledger (report_kind, marketplace_id) "
+                 "WHERE inconclusive = 1")
+    conn.execute("CREATE INDEX ix_ledger_audit ON vendor_rt_sales_hour_ledger (audit_run_id) "
+                 "WHERE audit_run_id IS NOT NULL")
+    # Audit runs: `kind` stays daily/weekly; report_kind says which report they re-fetch.
+    conn.execute("ALTER TABLE vendor_rt_sales_audit_runs ADD COLUMN report_kind TEXT NOT NULL DEFAULT 'sales'")
+    conn.execute("DROP INDEX ix_audit_runs_kind")
+    conn.execute("CREATE INDEX ix_audit_runs_kind ON vendor_rt_sales_audit_runs "
+                 "(report_kind, marketplace_id, kind, started_at)")
+    # Per-lane state: 'live_refresh:<mp>' and 'max_window_hours:<mp>' become '...:sales:<mp>'.
+    for prefix in ("live_refresh:", "max_window_hours:"):
+        conn.execute("UPDATE rtsales_state SET key = ? || 'sales:' || substr(key, ?) WHERE key LIKE ? || '%'",
+                     [prefix, len(prefix) + 1, prefix])
+    for table, column in (("vendor_realtime_traffic", "glance_views"),
+                          ("vendor_realtime_inventory", "highly_available_inventory")):
+        conn.execute(f"""
+            CREATE TABLE {table} (
+                marketplace_id TEXT NOT NULL,
+                asin           TEXT NOT NULL,
+                hour_utc       TEXT NOT NULL,
+                {column} INTEGER NOT NULL,
+                report_id      TEXT,
+                updated_at     TEXT NOT NULL,
+                PRIMARY KEY (marketplace_id, hour_utc, asin)
+            ) WITHOUT ROWID""")
+
+
 def _m009_watch_flags(conn: sqlite3.Connection) -> None:
     # What `rtsales watch` has reported: one row per event (marketplace, ASIN, kind, first hour),
     # last_hour moved on while it lasts, so a cron line reports each event once. evidence: the
@@ -268,7 +337,7 @@ def _m009_watch_flags(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers,
-                               mark_as_rtsales, _m007_run_history, _m009_watch_flags]
+                               mark_as_rtsales, _m007_run_history, _m008_report_kinds, _m009_watch_flags]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

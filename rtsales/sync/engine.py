@@ -1,5 +1,9 @@
 """One sync cycle: cooldown check -> leases -> seed (and due audits) -> resume -> create -> poll -> release.
 
+Leases are per marketplace; the work is per lane, one report kind of one marketplace
+(`kinds`, REPORT_TYPES by default). Each kind's limits (its schema's newest hour, oldest
+hour and window size) shape its lanes' plans; nothing else here depends on the kind.
+
 Any 429 anywhere stops every SP-API call at once: the cooldown is persisted,
 unfinished hours stay claimable (or REQUESTED with their report) and the run ends.
 Every step on a marketplace, and every SP-API call for it, first extends its lease
@@ -25,17 +29,17 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from rtsales import lock
-from rtsales.clock import HOUR, Clock, floor_hour, format_duration, iso, parse_hour, parse_instant, show_instant
+from rtsales.clock import HOUR, Clock, format_duration, iso, parse_hour, show_instant
 from rtsales.config import Settings
 from rtsales.errors import AuthError, LockLostError, SpApiQuotaError
 from rtsales.quota import (SPAPI_PLANS, OutOfTokens, Pacer, active_cooldown, record_success, remember_access_error,
                            start_cooldown)
 from rtsales.redaction import redact
 from rtsales.store import transaction
-from rtsales.sync import audits, runs, scheduler, skew
+from rtsales.sync import audits, caps, runs, scheduler, skew
 from rtsales.sync.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight,
-                                 is_claimable, ledger_counts, newest_held_hour, newest_wanted_hour,
-                                 oldest_fetchable_hour, prune_unfetched, seed, window_of)
+                                 is_claimable, ledger_counts, newest_held_hour, prune_unfetched, seed, window_of)
+from rtsales.sync.reach import Reach
 from rtsales.sync.results import MarketplaceOutcome, SyncResult
 from rtsales.sync.windows import WindowWorker
 
@@ -47,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SPAPI = "spapi"
 POLL_INTERVAL = timedelta(seconds=30)
-CAP_PROBE_AFTER = timedelta(days=1)  # a learned window cap is a hypothesis: one full-size window re-tests it
 
 
 class SyncRun:
@@ -55,16 +58,19 @@ class SyncRun:
                  transport: httpx.BaseTransport | None = None, *, command: str = "sync",
                  marketplaces: tuple[str, ...] | None = None, cron_audits: bool = True,
                  prepare: Callable[[SyncRun], None] | None = None,
-                 on_progress: Callable[[], None] | None = None, focus: set[str] | None = None):
+                 on_progress: Callable[[], None] | None = None, focus: set[str] | None = None,
+                 kinds: tuple[str, ...] | None = None):
         self.db, self.settings, self.clock = db, settings, clock
         self.transport, self.command, self.owner = transport, command, lock.owner_name(command)
         self.marketplaces = marketplaces or settings.marketplace_ids
+        self.kinds = kinds or settings.report_types
         self.cron_audits = cron_audits
         self.prepare, self.on_progress = prepare, on_progress  # operator commands: re-open hours, show progress
         self.focus = focus  # fill-day: spend this run's quota on these hours only
         self.ttl = timedelta(minutes=settings.lock_ttl_minutes)
         self.result = SyncResult(started_at=iso(clock.now()))
         self.deadline = clock.now() + timedelta(seconds=settings.run_budget_seconds)
+        self.reach = Reach(settings, self.deadline, fill=focus is not None)
         self.leased: dict[str, MarketplaceOutcome] = {}
         self._loaded_caps: dict[str, int] = {}
         self._spapi: SpApiClient | None = None
@@ -105,11 +111,15 @@ class SyncRun:
             return
         if not self._prepare():  # the common cron run: nothing to do, so no client and no request
             return
-        caps = self._learned_caps()
+        learned = self._learned_caps()
         self._spapi = self._client()
-        self._worker = WindowWorker(self.db, self._spapi, self.clock, caps,
+        self._worker = WindowWorker(self.db, self._spapi, self.clock, learned,
                                     timedelta(hours=self.settings.settle_hours), lease=self._hold)
         self._work(self._worker)
+
+    def _lanes(self) -> list[tuple[str, str]]:
+        """(kind, marketplace) of every leased marketplace, kind by kind."""
+        return [(kind, mp) for mp in self.leased for kind in self.kinds]
 
     def _prepare(self) -> bool:
         """Seed the ledger; True if there is SP-API work."""
@@ -120,47 +130,39 @@ class SyncRun:
 
     def _seed_all(self) -> None:
         """Seed the wanted hours, retire the ones Amazon no longer serves, forget unfetched ones out of reach."""
-        now, settings = self.clock.now(), self.settings
-        lag = timedelta(minutes=settings.safety_lag_minutes)
-        for mp in self.leased:
+        now = self.clock.now()
+        for kind, mp in self._lanes():
             with transaction(self.db) as conn:
-                seed(conn, mp, now, self.oldest(now), lag)
-                expire_aged(conn, mp, self._fetchable(now), now, f"older than the {settings.max_data_age_hours} h "
-                            "of data Amazon serves (MAX_DATA_AGE_HOURS)")
-                prune_unfetched(conn, mp, self.oldest(now))
-                if far := far_retries(conn, mp, now):
-                    log.warning("%s: %d FAILED hour(s) retry more than the backoff cap from now (%s): claimable now; "
-                                "clock set back?", mp, far, iso(now))
+                seed(conn, mp, now, self.oldest(now, kind), self.reach.lag(kind), kind=kind)
+                expire_aged(conn, mp, self.reach.fetchable(now, kind), now, self.reach.age_reason(kind), kind=kind)
+                prune_unfetched(conn, mp, self.oldest(now, kind), kind=kind)
+                if far := far_retries(conn, mp, now, kind=kind):
+                    log.warning("%s %s: %d FAILED hour(s) retry more than the backoff cap from now (%s): claimable "
+                                "now; clock set back?", kind, mp, far, iso(now))
         if self.cron_audits:
             self._start_due_audits()
 
-    def _fetchable(self, now: datetime) -> datetime:
-        # Measured from the run's deadline: no request this run sends may start beyond the age limit.
-        latest = max(now, self.deadline)
-        return oldest_fetchable_hour(latest, timedelta(hours=self.settings.max_data_age_hours))
-
-    def oldest(self, now: datetime) -> datetime:
-        """The oldest hour this run may claim: the lookback (fill-day: any day Amazon still serves)."""
-        lookback = floor_hour(now - timedelta(days=self.settings.lookback_days))
-        return self._fetchable(now) if self.focus is not None else max(lookback, self._fetchable(now))
+    def oldest(self, now: datetime, kind: str) -> datetime:
+        """The oldest hour of `kind` this run may claim (see `Reach`)."""
+        return self.reach.oldest(now, kind)
 
     def _has_work(self) -> bool:
-        """Any leased marketplace with an hour in flight, or anything the scheduler wants now."""
+        """Any lane with an hour in flight, or anything the scheduler wants now."""
         interval = self.live_interval()
-        return any(in_flight(self.db.conn, mp) or self._plan(mp, interval) for mp in self.leased)
+        return any(in_flight(self.db.conn, mp, kind=kind) or self._plan(kind, mp, interval)
+                   for kind, mp in self._lanes())
 
-    def _plan(self, mp: str, live_interval: timedelta) -> list[scheduler.Job]:
-        now, settings = self.clock.now(), self.settings
-        horizon = scheduler.Horizon(now, self.oldest(now), newest_wanted_hour(
-            now, timedelta(minutes=settings.safety_lag_minutes)), timedelta(hours=settings.settle_hours),
-            settings.max_window_hours)
+    def _plan(self, kind: str, mp: str, live_interval: timedelta) -> list[scheduler.Job]:
+        now = self.clock.now()
+        horizon = scheduler.Horizon(kind, now, self.oldest(now, kind), self.reach.newest(now, kind),
+                                    timedelta(hours=self.settings.settle_hours), self.reach.max_hours(kind))
         return scheduler.plan(self.db.conn, mp, horizon, focus=self.focus,
-                              live_due=scheduler.live_due(self.db, mp, now, live_interval))
+                              live_due=scheduler.live_due(self.db, f"{kind}:{mp}", now, live_interval))
 
     def live_interval(self) -> timedelta:
-        """LIVE_REFRESH_MINUTES, or slower for every marketplace alike when the budget is short."""
+        """LIVE_REFRESH_MINUTES, or slower for every lane alike when the budget is short."""
         settings = self.settings
-        return scheduler.live_interval(settings.live_refresh_minutes, len(settings.marketplace_ids),
+        return scheduler.live_interval(settings.live_refresh_minutes, settings.lanes,
                                        scheduler.create_rate(self.db), settings.quota_budget_percent)
 
     def _audit_kinds(self) -> list[str]:
@@ -184,65 +186,76 @@ class SyncRun:
     # -- phases ---------------------------------------------------------------------------------
 
     def _resume_all(self, worker: WindowWorker) -> None:
-        for mp, outcome in self._live():
-            for report_id, status, keys in in_flight(self.db.conn, mp):
+        for kind, mp in self._lanes():
+            if mp not in self.leased:  # lost earlier in this pass
+                continue
+            for report_id, status, keys in in_flight(self.db.conn, mp, kind=kind):
                 if report_id is None:  # claimed by a run that died before createReport answered
-                    step = partial(self._unclaim, mp, keys)
+                    step = partial(self._unclaim, kind, mp, keys)
                 else:
-                    step = partial(worker.resume, window_of(mp, keys), report_id, HourStatus(status), outcome.tally)
+                    step = partial(worker.resume, window_of(mp, keys, kind=kind), report_id, HourStatus(status),
+                                   self.leased[mp].tally)
                 if not self._step(mp, step):
                     break
 
-    def _unclaim(self, mp: str, keys: list[str]) -> None:
+    def _unclaim(self, kind: str, mp: str, keys: list[str]) -> None:
         with transaction(self.db) as conn:
-            give_back(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now())
+            give_back(conn, mp, keys, HourStatus.REQUESTED, HourStatus.MISSING, self.clock.now(), kind=kind)
 
     def _create_all(self, worker: WindowWorker) -> None:
         """Spend createReport in the scheduler's priority order, round-robin within each level. The
         pacer stops it (OutOfTokens) when the budget is spent: what is left waits for a later run."""
         interval = self.live_interval()
-        plans = {mp: self._plan(mp, interval) for mp in scheduler.fair_order(self.db, self.leased)}
+        lanes = {f"{kind}:{mp}": (kind, mp) for kind, mp in self._lanes()}
+        plans = {lane: self._plan(*lanes[lane], interval) for lane in scheduler.fair_order(self.db, lanes)}
         for purpose in scheduler.PRIORITY:
-            self._round_robin(worker, {mp: [job for job in jobs if job.purpose == purpose]
-                                       for mp, jobs in plans.items()})
+            self._round_robin(worker, {lane: [job for job in jobs if job.purpose == purpose]
+                                       for lane, jobs in plans.items()})
 
     def _round_robin(self, worker: WindowWorker, queues: dict[str, list[scheduler.Job]]) -> None:
-        """Create these jobs' reports, one marketplace after another."""
-        while any(queues.values()):  # round-robin so one marketplace cannot starve the others
-            for mp in list(queues):
-                if not queues[mp] or mp not in self.leased:
-                    queues.pop(mp)
+        """Create these jobs' reports, one lane after another."""
+        while any(queues.values()):  # round-robin so one lane cannot starve the others
+            for lane in list(queues):
+                mp = queues[lane][0].window.marketplace_id if queues[lane] else ""
+                if not queues[lane] or mp not in self.leased:
+                    queues.pop(lane)
                     continue
-                job = queues[mp].pop(0)
+                job = queues[lane].pop(0)
                 if not is_claimable(self.db.conn, job.window, self.clock.now(), job.refetch):  # retired meanwhile
                     continue
-                cap = worker.learned_caps.get(mp, job.window.hours)
+                cap = worker.learned_caps.get(lane, job.window.hours)
                 if job.window.hours > cap:  # learned during this run: never send a size Amazon refused
-                    queues[mp][:0] = job.pieces(cap)
+                    queues[lane][:0] = job.pieces(cap)
                     continue
-                if not self._step(mp, partial(self._create, worker, mp, job)):
-                    queues.pop(mp)
+                if not self._step(mp, partial(self._create, worker, job)):
+                    queues.pop(lane)
 
-    def _create(self, worker: WindowWorker, mp: str, job: scheduler.Job) -> None:
-        if worker.create(job.window, self.leased[mp].tally, job.refetch) and job.live:
-            scheduler.record_live(self.db, mp, self.clock.now())
+    def _create(self, worker: WindowWorker, job: scheduler.Job) -> None:
+        window = job.window
+        if worker.create(window, self.leased[window.marketplace_id].tally, job.refetch) and job.live:
+            scheduler.record_live(self.db, window.lane, self.clock.now())
 
     def _start_due_audits(self) -> None:
         now = self.clock.now()
-        newest = newest_wanted_hour(now, timedelta(minutes=self.settings.safety_lag_minutes))
-        for mp, _ in self._live():
+        for report_kind, mp in self._lanes():
             for kind in self._audit_kinds():
-                if audits.is_due(self.db, mp, kind, now) and self._refresh(mp):
-                    keys = audits.audit_hours(kind, newest, self.settings.audit_daily_hours, self.oldest(now))
-                    started = audits.start_audit(self.db, mp, kind, keys, now)
-                    self.result.audits.append({"kind": kind, "marketplace_id": mp, "hours": started.hours})
+                if audits.is_due(self.db, mp, kind, now, report_kind=report_kind) and self._refresh(mp):
+                    started = self.start_audit(mp, kind, report_kind, now)
+                    self.result.audits.append({"kind": kind, "report_kind": report_kind, "marketplace_id": mp,
+                                               "hours": started.hours})
+
+    def start_audit(self, mp: str, kind: str, report_kind: str, now: datetime) -> audits.AuditStart:
+        """Mark a `kind` (daily, weekly) audit's hours of one lane for re-fetching."""
+        keys = audits.audit_hours(kind, self.reach.newest(now, report_kind), self.settings.audit_daily_hours,
+                                  self.oldest(now, report_kind))
+        return audits.start_audit(self.db, mp, kind, keys, now, report_kind=report_kind)
 
     def _poll_until_deadline(self, worker: WindowWorker) -> None:
         if self.clock.frozen:
             return
         deadline = self.deadline
         while self.clock.now() + POLL_INTERVAL < deadline and self._anything_in_flight():
-            reports = sum(len(in_flight(self.db.conn, mp)) for mp in self.leased)
+            reports = sum(len(in_flight(self.db.conn, mp, kind=kind)) for kind, mp in self._lanes())
             log.debug("waiting %s for %d report(s) Amazon is still preparing",
                       format_duration(POLL_INTERVAL.total_seconds()), reports)
             self.clock.sleep(POLL_INTERVAL.total_seconds())
@@ -268,9 +281,6 @@ class SyncRun:
             else:
                 outcome.state, outcome.holder = "lock_busy", f"{got.holder} until {got.expires_at}"
             self.result.marketplaces.append(outcome)
-
-    def _live(self) -> list[tuple[str, MarketplaceOutcome]]:
-        return list(self.leased.items())
 
     def _hold(self, mp: str) -> None:
         """The lease check before every step on mp and every SP-API call for it (the client's guard):
@@ -317,7 +327,7 @@ class SyncRun:
                 skew.save(self.db, self._spapi.clock_skew_seconds, self.clock.now())
             self._spapi.close()
         if self._worker is not None:
-            self._save_caps(self._worker.learned_caps)
+            caps.save(self.db, self._worker.learned_caps, self._loaded_caps, self.clock.now())
         self._release_all()
 
     def _release_all(self) -> None:
@@ -347,31 +357,11 @@ class SyncRun:
             self._refresh(mp)
 
     def _anything_in_flight(self) -> bool:
-        return any(in_flight(self.db.conn, mp) for mp in self.leased)
+        return any(in_flight(self.db.conn, mp, kind=kind) for kind, mp in self._lanes())
 
     def _learned_caps(self) -> dict[str, int]:
-        """Window caps learned from range errors; one older than CAP_PROBE_AFTER is dropped, so the
-        next window goes out full size and either succeeds or teaches the cap again."""
-        now, caps = self.clock.now(), {}
-        rows = self.db.conn.execute("SELECT key, value, updated_at FROM rtsales_state "
-                                    "WHERE key LIKE 'max_window_hours:%'").fetchall()
-        for key, value, learned_at in rows:
-            if parse_instant(learned_at) + CAP_PROBE_AFTER <= now:
-                log.info("window cap %s h for %s is a day old: probing a full-size window", value, key[17:])
-                with transaction(self.db) as conn:
-                    conn.execute("DELETE FROM rtsales_state WHERE key = ?", [key])
-            else:
-                caps[key.split(":", 1)[1]] = int(value)
-        self._loaded_caps = dict(caps)
-        return caps
-
-    def _save_caps(self, caps: dict[str, int]) -> None:
-        """Store only caps learned in this run: re-saving old ones would keep them from ever expiring."""
-        learned = {mp: hours for mp, hours in caps.items() if self._loaded_caps.get(mp) != hours}
-        with transaction(self.db) as conn:
-            for mp, hours in learned.items():
-                conn.execute("INSERT OR REPLACE INTO rtsales_state VALUES (?, ?, ?)",
-                             [f"max_window_hours:{mp}", str(hours), iso(self.clock.now())])
+        self._loaded_caps = caps.load(self.db, self.clock.now())
+        return dict(self._loaded_caps)
 
     def _remember_access_error(self, exc: AuthError | None) -> None:
         text = None if exc is None else redact(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
@@ -380,10 +370,14 @@ class SyncRun:
     def _finish(self) -> SyncResult:
         now = self.clock.now()
         for outcome in self.result.marketplaces:
-            outcome.ledger = ledger_counts(self.db.conn, outcome.marketplace_id)
-            newest = newest_held_hour(self.db.conn, outcome.marketplace_id)
-            if newest is not None:
-                outcome.newest_age_minutes = int((now - parse_hour(newest) - HOUR).total_seconds() // 60)
+            for kind in self.kinds:
+                counts = ledger_counts(self.db.conn, outcome.marketplace_id, kind=kind)
+                newest = newest_held_hour(self.db.conn, outcome.marketplace_id, kind=kind)
+                age = None if newest is None else int((now - parse_hour(newest) - HOUR).total_seconds() // 60)
+                outcome.kinds[kind] = {"ledger": counts, "newest_age_minutes": age}
+                for state, n in counts.items():
+                    outcome.ledger[state] = outcome.ledger.get(state, 0) + n
+            outcome.newest_age_minutes = outcome.kinds[self.kinds[0]]["newest_age_minutes"]
         return self.result
 
 

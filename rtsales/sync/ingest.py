@@ -1,9 +1,12 @@
-"""Writing a window's sales: the rows and the ledger's move to APPLIED in ONE transaction.
+"""Writing a window's rows, for any report kind: the rows and the ledger's move to APPLIED in
+ONE transaction. The kind (`rtsales.kinds`) names the table and its columns; nothing here
+knows sales from traffic or inventory.
 
 A re-applied hour replaces that hour's rows wholesale, so an ASIN that vanished
 from Amazon's numbers vanishes here too. Per-hour digests of the rows before
-and after (count, units, revenue and an order-independent hash of every
-(ASIN, units, revenue)) tell audits which hours actually changed: the rows
+and after (count, the sum of the kind's first number (units, glance views, sellable
+units), revenue for sales, and an order-independent hash of every (ASIN, *numbers))
+tell audits which hours actually changed: the rows
 already stored are read once, the new rows are digested batch by batch as they
 stream in, so a fresh million-row window costs no extra pass over the table.
 
@@ -22,15 +25,15 @@ from operator import and_
 
 from sqlite_utils import Database
 
-from rtsales.amazon.parse import Batch, SalesStream
+from rtsales.amazon.document import Columns, ReportStream
 from rtsales.clock import HOUR, iso, parse_hour, parse_instant
 from rtsales.errors import ReportParseError
+from rtsales.kinds import KINDS, Kind
 from rtsales.store import transaction
 from rtsales.sync.audits import record_changes
-from rtsales.sync.ledger import HourStatus, Window, transition
+from rtsales.sync.ledger import LANE, LEDGER, HourStatus, Window, transition
 
 _MASK = (1 << 64) - 1
-_INSERT = "INSERT INTO vendor_realtime_sales VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,8 @@ class Digest:
     hash() is salted per process, so digests are compared within one apply and never stored."""
 
     rows: int = 0
-    units: int = 0
-    revenue: float = 0.0
+    units: int = 0  # the kind's first number
+    revenue: float = 0.0  # its second (sales: revenue), or 0
     hashes: int = 0
 
     def add(self, rows: int, units: int, revenue: float, hashes: int) -> None:
@@ -64,38 +67,39 @@ class Digest:
         return (self.rows, self.units, self.hashes) == (other.rows, other.units, other.hashes)
 
 
-def _stored_digests(conn: sqlite3.Connection, window: Window) -> dict[str, Digest]:
+def _stored_digests(conn: sqlite3.Connection, kind: Kind, window: Window) -> dict[str, Digest]:
     digests: dict[str, Digest] = {}
-    cursor = conn.execute("SELECT hour_utc, asin, ordered_units, ordered_revenue FROM vendor_realtime_sales "
+    cursor = conn.execute(f"SELECT hour_utc, asin, {', '.join(kind.columns)} FROM {kind.table} "
                           "WHERE marketplace_id = ? AND hour_utc >= ? AND hour_utc < ?",
                           [window.marketplace_id, iso(window.start), iso(window.end)])
     while rows := cursor.fetchmany(10_000):
-        _digest(Batch(*zip(*rows, strict=True)), digests)
+        _digest(tuple(zip(*rows, strict=True)), digests)
     return digests
 
 
-def _digest(batch: Batch, digests: dict[str, Digest], compare: Container[str] | None = None) -> None:
+def _digest(batch: Columns, digests: dict[str, Digest], compare: Container[str] | None = None) -> None:
     """Add a batch's rows to their hours' digests, one run of equal hours at a time (C-speed loops).
 
     Row hashes are summed only for hours in `compare` (None: all): an hour with no
     stored rows before has changed if it has any row now, whatever the hash."""
     first = 0
-    for hour, run in groupby(batch.hour_utc):
+    hours, asins, *values = batch
+    for hour, run in groupby(hours):
         last = first + len(list(run))
-        units, revenues = batch.ordered_units[first:last], batch.ordered_revenue[first:last]
-        hashes = _row_hashes(batch.asin[first:last], units, revenues) if compare is None or hour in compare else 0
+        numbers = [column[first:last] for column in values]
+        hashes = _row_hashes(asins[first:last], numbers) if compare is None or hour in compare else 0
         digest = digests.get(hour) or digests.setdefault(hour, Digest())
-        digest.add(last - first, sum(units), sum(revenues), hashes)
+        digest.add(last - first, sum(numbers[0]), sum(numbers[1]) if len(numbers) > 1 else 0.0, hashes)
         first = last
 
 
-def _row_hashes(asins: Sequence[str], units: Sequence[int], revenues: Sequence[float]) -> int:
-    """The sum of a keyed hash of each row (asin, units, revenue).
+def _row_hashes(asins: Sequence[str], numbers: Sequence[Sequence[int | float]]) -> int:
+    """The sum of a keyed hash of each row (asin, *numbers).
 
     The tuple hash alone will not do: it has no final mixing, so sums of it collide
     whenever two rows swap a value (about one seed in eight). Its 8 bytes are hashed
     again by SipHash (the bytes hash), which does mix; all of it in C-speed loops."""
-    weak = map(and_, map(hash, zip(asins, units, revenues, strict=True)), repeat(_MASK))
+    weak = map(and_, map(hash, zip(asins, *numbers, strict=True)), repeat(_MASK))
     blobs: Iterator[bytes] = map(int.to_bytes, weak, repeat(8), repeat("little"))  # type: ignore[arg-type]
     return sum(map(hash, blobs))
 
@@ -111,53 +115,62 @@ def _changes(before: dict[str, Digest], after: dict[str, Digest]) -> dict[str, t
     return changes
 
 
-def _insert(conn: sqlite3.Connection, marketplace_id: str, document: SalesStream | None, report_id: str,
-            stamp: str, before: dict[str, Digest]) -> tuple[int, dict[str, Digest]]:
+def _insert_sql(kind: Kind) -> str:
+    columns = ["marketplace_id", "asin", "hour_utc", *kind.columns, *(["currency_code"] if kind.currency else []),
+               "report_id", "updated_at"]
+    return f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _insert(conn: sqlite3.Connection, kind: Kind, marketplace_id: str, document: ReportStream | None,
+            report_id: str, stamp: str, before: dict[str, Digest]) -> tuple[int, dict[str, Digest]]:
     """One executemany per batch as the document is read, digesting each batch; returns (rows, digests)."""
     digests: dict[str, Digest] = {}
     written = 0
     if document is None:
         return written, digests
+    sql = _insert_sql(kind)
     for batch in document.batches:
-        n = len(batch.asin)
-        _execute(conn, batch, zip(repeat(marketplace_id, n), batch.asin, batch.hour_utc, batch.ordered_units,
-                                  batch.ordered_revenue, repeat(document.currency_code, n), repeat(report_id, n),
-                                  repeat(stamp, n)))
+        hours, asins, *values = batch
+        n = len(asins)
+        currency = [repeat(document.currency_code, n)] if kind.currency else []
+        _execute(conn, sql, batch, zip(repeat(marketplace_id, n), asins, hours, *values, *currency,
+                                       repeat(report_id, n), repeat(stamp, n)))
         _digest(batch, digests, compare=before)
         written += n
     return written, digests
 
 
-def _execute(conn: sqlite3.Connection, batch: Batch, rows: Iterator[tuple[object, ...]]) -> None:
+def _execute(conn: sqlite3.Connection, sql: str, batch: Columns, rows: Iterator[tuple[object, ...]]) -> None:
     before = conn.total_changes
     try:
-        conn.executemany(_INSERT, rows)
+        conn.executemany(sql, rows)
     except sqlite3.IntegrityError:  # the rows before the refused one went in, so it is the next one
         bad = conn.total_changes - before
         raise ReportParseError(f"report document: duplicate row for one hour and ASIN "
-                               f"(sample: {batch.hour_utc[bad]} {batch.asin[bad]})") from None
+                               f"(sample: {batch[0][bad]} {batch[1][bad]})") from None
 
 
-def apply_window(db: Database, window: Window, report_id: str, document: SalesStream | None,
+def apply_window(db: Database, window: Window, report_id: str, document: ReportStream | None,
                  expected: HourStatus, now: datetime, settle: timedelta) -> ApplyResult:
-    """Replace the window's sales with `document` and mark it APPLIED, in one transaction.
+    """Replace the window's rows of its kind with `document` and mark it APPLIED, in one transaction.
 
     `document` None is a CANCELLED report, which Amazon sends for "no data" and also for
     "asked too often": it never deletes a stored row. Hours that had rows keep them and are
     marked inconclusive; hours without rows are applied empty, provisionally (see `_grade`)."""
+    kind = KINDS[window.kind]
     with transaction(db) as conn:
-        before = _stored_digests(conn, window)
+        before = _stored_digests(conn, kind, window)
         kept = [k for k in window.keys() if k in before] if document is None else []
         if document is not None:
-            conn.execute("DELETE FROM vendor_realtime_sales WHERE marketplace_id = ? AND hour_utc >= ? "
+            conn.execute(f"DELETE FROM {kind.table} WHERE marketplace_id = ? AND hour_utc >= ? "
                          "AND hour_utc < ?", [window.marketplace_id, iso(window.start), iso(window.end)])
-        written, after = _insert(conn, window.marketplace_id, document, report_id, iso(now), before)
+        written, after = _insert(conn, kind, window.marketplace_id, document, report_id, iso(now), before)
         changes = _changes(before, after) if document is not None else {}
-        record_changes(conn, window.marketplace_id, window.keys(), changes, now, inconclusive=kept)
+        record_changes(conn, window, changes, now, inconclusive=kept)
         grades = _grade(conn, window, settle, cancelled=document is None, kept=kept)
-        transition(conn, window.marketplace_id, window.keys(), expected, HourStatus.APPLIED, now,
+        transition(conn, window.marketplace_id, window.keys(), expected, HourStatus.APPLIED, now, kind=window.kind,
                    last_error=None, next_retry_utc=None, window_cap=None)
-        _set_grades(conn, window.marketplace_id, grades)
+        _set_grades(conn, window, grades)
         conn.execute("DELETE FROM vendor_rt_sales_documents WHERE report_id = ?", [report_id])
     return ApplyResult(window.hours, written, len(changes), sum(u for u, _ in changes.values()),
                        round(sum(r for _, r in changes.values()), 2), len(kept))
@@ -172,8 +185,8 @@ def _grade(conn: sqlite3.Connection, window: Window, settle: timedelta, *, cance
     requested after the hour settled: a throttling cancel never leaves a sales hour empty for
     good. Hours whose rows a CANCELLED kept keep their data_state."""
     marks = ",".join("?" * window.hours)
-    rows = conn.execute(f"SELECT hour_utc, data_state, requested_at FROM vendor_rt_sales_hour_ledger "
-                        f"WHERE marketplace_id = ? AND hour_utc IN ({marks})", [window.marketplace_id, *window.keys()])
+    rows = conn.execute(f"SELECT hour_utc, data_state, requested_at FROM {LEDGER} "
+                        f"WHERE {LANE} AND hour_utc IN ({marks})", [window.kind, window.marketplace_id, *window.keys()])
     grades: dict[str, tuple[str, int]] = {}
     for key, state, requested_at in rows:
         settled = requested_at is not None and parse_instant(requested_at) >= parse_hour(key) + HOUR + settle
@@ -186,10 +199,9 @@ def _grade(conn: sqlite3.Connection, window: Window, settle: timedelta, *, cance
     return grades
 
 
-def _set_grades(conn: sqlite3.Connection, marketplace_id: str, grades: dict[str, tuple[str, int]]) -> None:
-    conn.executemany("UPDATE vendor_rt_sales_hour_ledger SET data_state = ?, inconclusive = ? "
-                     "WHERE marketplace_id = ? AND hour_utc = ?",
-                     [(state, flag, marketplace_id, key) for key, (state, flag) in grades.items()])
+def _set_grades(conn: sqlite3.Connection, window: Window, grades: dict[str, tuple[str, int]]) -> None:
+    conn.executemany(f"UPDATE {LEDGER} SET data_state = ?, inconclusive = ? WHERE {LANE} AND hour_utc = ?",
+                     [(state, flag, window.kind, window.marketplace_id, key) for key, (state, flag) in grades.items()])
 
 
 def stash_document(db: Database, window: Window, report_id: str, body: bytes, now: datetime) -> None:
@@ -198,7 +210,7 @@ def stash_document(db: Database, window: Window, report_id: str, body: bytes, no
         conn.execute("INSERT OR REPLACE INTO vendor_rt_sales_documents VALUES (?, ?, ?, ?)",
                      [report_id, window.marketplace_id, body, iso(now)])
         transition(conn, window.marketplace_id, window.keys(), HourStatus.REQUESTED,
-                   HourStatus.DOWNLOADED, now)
+                   HourStatus.DOWNLOADED, now, kind=window.kind)
 
 
 def stashed_document(db: Database, report_id: str) -> bytes | None:
@@ -207,9 +219,9 @@ def stashed_document(db: Database, report_id: str) -> bytes | None:
     return bytes(row[0]) if row else None
 
 
-def discard_stash(conn: sqlite3.Connection, marketplace_id: str, keys: list[str]) -> None:
+def discard_stash(conn: sqlite3.Connection, window: Window) -> None:
     """Drop the stored documents of these hours' reports (they could not be applied; the hours are refetched)."""
-    marks = ",".join("?" * len(keys))
+    keys = window.keys()
     conn.execute(f"DELETE FROM vendor_rt_sales_documents WHERE report_id IN (SELECT report_id FROM "
-                 f"vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND hour_utc IN ({marks}) "
-                 f"AND report_id IS NOT NULL)", [marketplace_id, *keys])
+                 f"{LEDGER} WHERE {LANE} AND hour_utc IN ({','.join('?' * len(keys))}) "
+                 f"AND report_id IS NOT NULL)", [window.kind, window.marketplace_id, *keys])

@@ -1,4 +1,4 @@
-"""The hour ledger: one row per (marketplace, UTC hour) and its state machine.
+"""The hour ledger: one row per (report kind, marketplace, UTC hour) and its state machine.
 
 MISSING -> REQUESTED -> DOWNLOADED -> APPLIED, or FAILED (last_error,
 next_retry_utc) and back to claimable, or UNAVAILABLE (older than Amazon serves:
@@ -11,6 +11,9 @@ Beside the status, `data_state` says what the hour's stored rows are worth: none
 provisional (Amazon may still revise them, or an empty answer not yet confirmed) or
 final (fetched after the hour settled). `inconclusive` marks an hour whose last
 re-fetch came back CANCELLED and kept the rows it had.
+
+Every function here works on one report kind (`kind`, a `rtsales.kinds` name), passed
+by keyword or carried by the Window, so no query can mix one kind's hours with another's.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ TRANSITIONS: dict[HourStatus, frozenset[HourStatus]] = {
 CLAIMABLE_SQL = "(status = 'MISSING' OR (status = 'FAILED' AND (next_retry_utc <= ? OR next_retry_utc > ?)))"
 REFETCHABLE_SQL = ("(status IN ('MISSING', 'APPLIED') OR (status = 'FAILED' AND "
                    "(next_retry_utc <= ? OR next_retry_utc > ?)))")
-LEDGER = "vendor_rt_sales_hour_ledger"
+LEDGER = "vendor_rt_sales_hour_ledger"  # every kind's hours; the name predates traffic and inventory
+LANE = "report_kind = ? AND marketplace_id = ?"  # every query's first two parameters: kind, marketplace
 
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=6)
@@ -63,10 +67,10 @@ def claimable_params(now: datetime) -> list[str]:
     return [iso(now), iso(later(now, BACKOFF_CAP))]
 
 
-def far_retries(conn: sqlite3.Connection, marketplace_id: str, now: datetime) -> int:
+def far_retries(conn: sqlite3.Connection, marketplace_id: str, now: datetime, *, kind: str) -> int:
     """FAILED hours whose retry lies beyond the backoff cap (claimable all the same): a clock set back."""
-    return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'FAILED' "
-                        f"AND next_retry_utc > ?", [marketplace_id, iso(later(now, BACKOFF_CAP))]).fetchone()[0]
+    return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} AND status = 'FAILED' "
+                        f"AND next_retry_utc > ?", [kind, marketplace_id, iso(later(now, BACKOFF_CAP))]).fetchone()[0]
 
 
 class LedgerConflict(RtsalesError):
@@ -75,15 +79,21 @@ class LedgerConflict(RtsalesError):
 
 @dataclass(frozen=True)
 class Window:
-    """Contiguous hours of one marketplace requested as one report: [start, end)."""
+    """Contiguous hours of one kind and marketplace requested as one report: [start, end)."""
 
     marketplace_id: str
     start: datetime
     hours: int
+    kind: str
 
     @property
     def end(self) -> datetime:
         return self.start + self.hours * HOUR
+
+    @property
+    def lane(self) -> str:
+        """'kind:marketplace': what a learned window cap or a live refresh belongs to."""
+        return f"{self.kind}:{self.marketplace_id}"
 
     def keys(self) -> list[str]:
         return [hour_key(self.start + i * HOUR) for i in range(self.hours)]
@@ -94,18 +104,18 @@ def _placeholders(n: int) -> str:
 
 
 def transition(conn: sqlite3.Connection, marketplace_id: str, hours: Sequence[str],
-               expected: HourStatus, new: HourStatus, now: datetime, **fields: Any) -> None:
+               expected: HourStatus, new: HourStatus, now: datetime, *, kind: str, **fields: Any) -> None:
     """Move `hours` from `expected` to `new`, setting `fields`; all or nothing."""
     if new not in TRANSITIONS[expected]:
         raise ValueError(f"illegal ledger transition {expected} -> {new}")
     sets = ", ".join(["status = ?", "updated_at = ?", *(
         f"{name} = {name} + ?" if name == "attempts" else f"{name} = ?" for name in fields)])
-    sql = (f"UPDATE vendor_rt_sales_hour_ledger SET {sets} WHERE marketplace_id = ? "
+    sql = (f"UPDATE {LEDGER} SET {sets} WHERE {LANE} "
            f"AND status = ? AND hour_utc IN ({_placeholders(len(hours))})")
-    params = [new.value, iso(now), *fields.values(), marketplace_id, expected.value, *hours]
+    params = [new.value, iso(now), *fields.values(), kind, marketplace_id, expected.value, *hours]
     changed = conn.execute(sql, params).rowcount
     if changed != len(hours):
-        raise LedgerConflict(f"ledger conflict for {marketplace_id}: {len(hours) - changed} of "
+        raise LedgerConflict(f"ledger conflict for {kind} {marketplace_id}: {len(hours) - changed} of "
                              f"{len(hours)} hours were not {expected} (moving to {new})")
 
 
@@ -130,28 +140,28 @@ def oldest_fetchable_hour(now: datetime, max_age: timedelta) -> datetime:
 
 
 def seed(conn: sqlite3.Connection, marketplace_id: str, now: datetime, oldest: datetime,
-         safety_lag: timedelta) -> int:
+         safety_lag: timedelta, *, kind: str) -> int:
     """Insert MISSING rows for every wanted hour from `oldest` on; never touch existing rows."""
     newest = newest_wanted_hour(now, safety_lag)
     cursor, rows = oldest, []
     while cursor <= newest:
-        rows.append((marketplace_id, hour_key(cursor), iso(now)))
+        rows.append((kind, marketplace_id, hour_key(cursor), iso(now)))
         cursor += HOUR
     before = conn.total_changes
-    conn.executemany("INSERT OR IGNORE INTO vendor_rt_sales_hour_ledger "
-                     "(marketplace_id, hour_utc, status, updated_at) VALUES (?, ?, 'MISSING', ?)", rows)
+    conn.executemany(f"INSERT OR IGNORE INTO {LEDGER} "
+                     "(report_kind, marketplace_id, hour_utc, status, updated_at) VALUES (?, ?, ?, 'MISSING', ?)", rows)
     return conn.total_changes - before
 
 
 def expire_aged(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime, now: datetime,
-                reason: str) -> int:
+                reason: str, *, kind: str) -> int:
     """MISSING and FAILED hours older than `oldest` become UNAVAILABLE: Amazon no longer serves them."""
     moved = 0
     for status in (S.MISSING, S.FAILED):
-        keys = [k for (k,) in conn.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND status = ? "
-                                           f"AND hour_utc < ?", [marketplace_id, status.value, iso(oldest)])]
+        keys = [k for (k,) in conn.execute(f"SELECT hour_utc FROM {LEDGER} WHERE {LANE} AND status = ? "
+                                           f"AND hour_utc < ?", [kind, marketplace_id, status.value, iso(oldest)])]
         if keys:
-            transition(conn, marketplace_id, keys, status, S.UNAVAILABLE, now, next_retry_utc=None,
+            transition(conn, marketplace_id, keys, status, S.UNAVAILABLE, now, kind=kind, next_retry_utc=None,
                        last_error=reason[:500])
             moved += len(keys)
     return moved
@@ -160,28 +170,29 @@ def expire_aged(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime,
 def is_claimable(conn: sqlite3.Connection, window: Window, now: datetime, refetch: bool = False) -> bool:
     """Every hour of the window can still be claimed (nothing retired or taken it meanwhile)."""
     keys = window.keys()
-    return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
+    return conn.execute(f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} AND hour_utc IN "
                         f"({_placeholders(len(keys))}) AND {REFETCHABLE_SQL if refetch else CLAIMABLE_SQL}",
-                        [window.marketplace_id, *keys, *claimable_params(now)]).fetchone()[0] == len(keys)
+                        [window.kind, window.marketplace_id, *keys, *claimable_params(now)]).fetchone()[0] == len(keys)
 
 
 def claimable(conn: sqlite3.Connection, marketplace_id: str, now: datetime,
-              oldest: datetime | None = None) -> list[tuple[str, int | None]]:
+              oldest: datetime | None = None, *, kind: str) -> list[tuple[str, int | None]]:
     """(hour_utc, window_cap) of claimable rows from `oldest` on, newest first."""
     return list(conn.execute(
-        f"SELECT hour_utc, window_cap FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
+        f"SELECT hour_utc, window_cap FROM {LEDGER} WHERE {LANE} AND hour_utc >= ? "
         f"AND {CLAIMABLE_SQL} ORDER BY hour_utc DESC",
-        [marketplace_id, iso(oldest) if oldest else "", *claimable_params(now)]))
+        [kind, marketplace_id, iso(oldest) if oldest else "", *claimable_params(now)]))
 
 
-def prune_unfetched(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime) -> int:
+def prune_unfetched(conn: sqlite3.Connection, marketplace_id: str, oldest: datetime, *, kind: str) -> int:
     """Forget never-fetched hours older than the lookback (it shrank, or time moved on): they are
     never claimed, and a wider lookback seeds them again."""
-    return conn.execute(f"DELETE FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc < ? AND status = 'MISSING' "
-                        f"AND data_state = 'none'", [marketplace_id, iso(oldest)]).rowcount
+    return conn.execute(f"DELETE FROM {LEDGER} WHERE {LANE} AND hour_utc < ? AND status = 'MISSING' "
+                        f"AND data_state = 'none'", [kind, marketplace_id, iso(oldest)]).rowcount
 
 
-def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_hours: int) -> list[Window]:
+def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_hours: int, *,
+             kind: str) -> list[Window]:
     """Group hours (newest first) into as few contiguous windows as the caps allow."""
     windows: list[Window] = []
     start: datetime | None = None
@@ -193,10 +204,10 @@ def coalesce(marketplace_id: str, rows: Sequence[tuple[str, int | None]], max_ho
             start, size, cap = hour, size + 1, limit
             continue
         if start is not None:
-            windows.append(Window(marketplace_id, start, size))
+            windows.append(Window(marketplace_id, start, size, kind))
         start, size, cap = hour, 1, min(max_hours, row_cap or max_hours)
     if start is not None:
-        windows.append(Window(marketplace_id, start, size))
+        windows.append(Window(marketplace_id, start, size, kind))
     return windows
 
 
@@ -205,7 +216,7 @@ def split(window: Window, cap: int) -> list[Window]:
     pieces, end = [], window.end
     while end > window.start:
         start = max(window.start, end - cap * HOUR)
-        pieces.append(Window(window.marketplace_id, start, int((end - start) / HOUR)))
+        pieces.append(Window(window.marketplace_id, start, int((end - start) / HOUR), window.kind))
         end = start
     return pieces
 
@@ -215,29 +226,29 @@ def claim(conn: sqlite3.Connection, window: Window, now: datetime, refetch: bool
     may claim APPLIED hours too: they keep their rows and data_state while it is in flight."""
     keys = window.keys()
     states = dict(conn.execute(
-        f"SELECT hour_utc, status FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
+        f"SELECT hour_utc, status FROM {LEDGER} WHERE {LANE} "
         f"AND hour_utc IN ({_placeholders(len(keys))}) AND {REFETCHABLE_SQL if refetch else CLAIMABLE_SQL}",
-        [window.marketplace_id, *keys, *claimable_params(now)]))
+        [window.kind, window.marketplace_id, *keys, *claimable_params(now)]))
     if len(states) != len(keys):
-        raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: window {hour_key(window.start)} "
-                             "is no longer claimable")
+        raise LedgerConflict(f"ledger conflict for {window.kind} {window.marketplace_id}: window "
+                             f"{hour_key(window.start)} is no longer claimable")
     for status in {S(v) for v in states.values()}:
         transition(conn, window.marketplace_id, [k for k in keys if states[k] == status],
-                   status, S.REQUESTED, now, report_id=None)
+                   status, S.REQUESTED, now, kind=window.kind, report_id=None)
 
 
 def give_back(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], expected: HourStatus,
-              fallback: HourStatus, now: datetime, **fields: Any) -> list[str]:
+              fallback: HourStatus, now: datetime, *, kind: str, **fields: Any) -> list[str]:
     """End a fetch that brought nothing: hours that hold data go back to APPLIED (their rows were
     never touched), the others to `fallback` (MISSING or FAILED). Returns the hours that hold data."""
     marks = _placeholders(len(keys))
-    held = [k for (k,) in conn.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc IN "
-                                       f"({marks}) AND data_state != 'none'", [marketplace_id, *keys])]
+    held = [k for (k,) in conn.execute(f"SELECT hour_utc FROM {LEDGER} WHERE {LANE} AND hour_utc IN "
+                                       f"({marks}) AND data_state != 'none'", [kind, marketplace_id, *keys])]
     rest = [k for k in keys if k not in set(held)]
     if held:
-        transition(conn, marketplace_id, held, expected, S.APPLIED, now, **fields)
+        transition(conn, marketplace_id, held, expected, S.APPLIED, now, kind=kind, **fields)
     if rest:
-        transition(conn, marketplace_id, rest, expected, fallback, now, **fields)
+        transition(conn, marketplace_id, rest, expected, fallback, now, kind=kind, **fields)
     return held
 
 
@@ -246,57 +257,57 @@ def attach_report(conn: sqlite3.Connection, window: Window, report_id: str, now:
     keys = window.keys()
     changed = conn.execute(
         f"UPDATE {LEDGER} SET report_id = ?, attempts = attempts + 1, updated_at = ?, requested_at = ? "
-        f"WHERE marketplace_id = ? AND status = 'REQUESTED' AND report_id IS NULL "
-        f"AND hour_utc IN ({_placeholders(len(keys))})", [report_id, iso(now), iso(now), window.marketplace_id, *keys]
+        f"WHERE {LANE} AND status = 'REQUESTED' AND report_id IS NULL AND hour_utc IN "
+        f"({_placeholders(len(keys))})", [report_id, iso(now), iso(now), window.kind, window.marketplace_id, *keys]
     ).rowcount
     if changed != len(keys):
-        raise LedgerConflict(f"ledger conflict for {window.marketplace_id}: report {report_id} could not be "
+        raise LedgerConflict(f"ledger conflict for {window.kind} {window.marketplace_id}: report {report_id} could not be "
                              f"attached to {len(keys) - changed} of {len(keys)} hours")
 
 
-def in_flight(conn: sqlite3.Connection, marketplace_id: str) -> list[tuple[str | None, str, list[str]]]:
+def in_flight(conn: sqlite3.Connection, marketplace_id: str, *, kind: str) -> list[tuple[str | None, str, list[str]]]:
     """(report_id, status, hours) of REQUESTED and DOWNLOADED rows, grouped by report."""
     groups: dict[tuple[str | None, str], list[str]] = {}
     for key, status, report_id in conn.execute(
-            "SELECT hour_utc, status, report_id FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-            "AND status IN ('REQUESTED', 'DOWNLOADED') ORDER BY hour_utc", [marketplace_id]):
+            f"SELECT hour_utc, status, report_id FROM {LEDGER} WHERE {LANE} "
+            "AND status IN ('REQUESTED', 'DOWNLOADED') ORDER BY hour_utc", [kind, marketplace_id]):
         groups.setdefault((report_id, status), []).append(key)
     return [(rid, status, keys) for (rid, status), keys in groups.items()]
 
 
-def window_of(marketplace_id: str, keys: Sequence[str]) -> Window:
+def window_of(marketplace_id: str, keys: Sequence[str], *, kind: str) -> Window:
     first = parse_hour(min(keys))
-    return Window(marketplace_id, first, int((parse_hour(max(keys)) - first) / HOUR) + 1)
+    return Window(marketplace_id, first, int((parse_hour(max(keys)) - first) / HOUR) + 1, kind)
 
 
-def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], now: datetime,
+def reopen(conn: sqlite3.Connection, marketplace_id: str, keys: Sequence[str], now: datetime, *, kind: str,
            audit_run_id: int | None = None, sources: Sequence[HourStatus] = (S.APPLIED, S.FAILED)) -> int:
     """Put APPLIED and FAILED hours back to MISSING now (audits, fill-day); returns hours re-opened."""
     moved = 0
     for status in sources:
         rows = [k for (k,) in conn.execute(
-            f"SELECT hour_utc FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND status = ? "
-            f"AND hour_utc IN ({_placeholders(len(keys))})", [marketplace_id, status.value, *keys])]
+            f"SELECT hour_utc FROM {LEDGER} WHERE {LANE} AND status = ? "
+            f"AND hour_utc IN ({_placeholders(len(keys))})", [kind, marketplace_id, status.value, *keys])]
         if rows:
-            transition(conn, marketplace_id, rows, status, S.MISSING, now, next_retry_utc=None,
+            transition(conn, marketplace_id, rows, status, S.MISSING, now, kind=kind, next_retry_utc=None,
                        audit_run_id=audit_run_id)
             moved += len(rows)
     return moved
 
 
-def newest_held_hour(db: Any, marketplace_id: str) -> str | None:
+def newest_held_hour(db: Any, marketplace_id: str, *, kind: str) -> str | None:
     """The newest hour whose numbers the database holds, whatever fetch of it is in flight: what every
     reader (status, sales, --check) calls "the last applied hour", so a re-fetch never moves it back."""
     # One index probe per data_state (ix_ledger_data), not a walk over the marketplace's hours.
-    row = db.execute(f"SELECT MAX(h) FROM (SELECT MAX(hour_utc) AS h FROM {LEDGER} WHERE marketplace_id = ? AND "
-                     f"data_state = 'final' UNION ALL SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? "
-                     f"AND data_state = 'provisional')", [marketplace_id, marketplace_id]).fetchone()
+    row = db.execute(f"SELECT MAX(h) FROM (SELECT MAX(hour_utc) AS h FROM {LEDGER} WHERE {LANE} AND "
+                     f"data_state = 'final' UNION ALL SELECT MAX(hour_utc) FROM {LEDGER} WHERE {LANE} "
+                     f"AND data_state = 'provisional')", [kind, marketplace_id, kind, marketplace_id]).fetchone()
     return row[0] if row else None
 
 
-def ledger_counts(conn: sqlite3.Connection, marketplace_id: str) -> dict[str, int]:
+def ledger_counts(conn: sqlite3.Connection, marketplace_id: str, *, kind: str) -> dict[str, int]:
     counts = {state.value: 0 for state in HourStatus}
-    for state, n in conn.execute("SELECT status, COUNT(*) FROM vendor_rt_sales_hour_ledger "
-                                 "WHERE marketplace_id = ? GROUP BY status", [marketplace_id]):
+    for state, n in conn.execute(f"SELECT status, COUNT(*) FROM {LEDGER} WHERE {LANE} GROUP BY status",
+                                 [kind, marketplace_id]):
         counts[state] = n
     return counts

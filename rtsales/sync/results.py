@@ -21,7 +21,8 @@ class MarketplaceOutcome:
     stolen_from: str | None = None
     tally: Tally = field(default_factory=Tally)
     ledger: dict[str, int] = field(default_factory=dict)
-    newest_age_minutes: int | None = None  # how long ago the newest hour the database holds ended
+    newest_age_minutes: int | None = None  # how long ago the newest hour held of the run's first kind ended
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> {ledger, newest_age_minutes}
 
 
 @dataclass

@@ -16,20 +16,23 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlite_utils import Database
 
-from rtsales.amazon.parse import SalesStream, describe_error_document, read_sales_document
+from rtsales.amazon.document import ReportStream, read_document
+from rtsales.amazon.parse import describe_error_document
 from rtsales.clock import Clock, iso, parse_instant
 from rtsales.errors import (DocumentExpiredError, LockLostError, LoginError, ReportParseError, SpApiError,
                             SpApiQuotaError)
+from rtsales.kinds import KINDS
 from rtsales.redaction import redact
 from rtsales.store import transaction
 from rtsales.sync.ingest import apply_window, discard_stash, stash_document, stashed_document
-from rtsales.sync.ledger import HourStatus, Window, attach_report, backoff, claim, expire_aged, give_back
+from rtsales.sync.ledger import (LANE, LEDGER, HourStatus, Window, attach_report, backoff, claim, expire_aged,
+                                 give_back)
 
 if TYPE_CHECKING:
     from rtsales.amazon.client import SpApiClient
@@ -60,7 +63,7 @@ class WindowWorker:
                  settle: timedelta, *, lease: Callable[[str], None]):
         self.db, self.client, self.clock = db, client, clock
         self.lease = lease  # holds (extends) a marketplace's lease, or raises LockLostError: the client's guard too
-        self.learned_caps = learned_caps
+        self.learned_caps = learned_caps  # Window.lane -> the window size Amazon accepted
         self.settle = settle  # an answer fetched this long after an hour's end is final
 
     # -- create ---------------------------------------------------------------------------
@@ -73,8 +76,8 @@ class WindowWorker:
         with transaction(self.db) as conn:
             claim(conn, window, now, refetch)
         try:
-            report_id = self._ask(window.marketplace_id,
-                                  lambda: self.client.create_report(window.marketplace_id, window.start, window.end))
+            report_id = self._ask(window.marketplace_id, lambda: self.client.create_report(
+                window.marketplace_id, window.start, window.end, report_type=KINDS[window.kind].report_type))
         except ENDS_THE_RUN:
             self._release(window)
             raise
@@ -111,12 +114,13 @@ class WindowWorker:
         except LockLostError:
             return
         with transaction(self.db) as conn:
-            give_back(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now())
+            give_back(conn, window.marketplace_id, window.keys(), S.REQUESTED, S.MISSING, self.clock.now(),
+                      kind=window.kind)
 
     def _create_failed(self, window: Window, exc: SpApiError, tally: Tally) -> None:
         refusal = classify_refusal(exc.message) if exc.status == 400 else Refusal.OTHER
         if refusal is Refusal.TOO_LONG and window.hours > 1:  # a hypothesis, re-probed a day later
-            self.learned_caps[window.marketplace_id] = max(1, window.hours // 2)
+            self.learned_caps[window.lane] = max(1, window.hours // 2)
             self.fail(window, S.REQUESTED, exc.message, tally, split=True, immediate=True, count_attempt=True)
         elif refusal is Refusal.TOO_OLD:
             self.too_old(window, S.REQUESTED, exc.message, tally)
@@ -130,16 +134,16 @@ class WindowWorker:
         now, error = self.clock.now(), redact(error)
         with transaction(self.db) as conn:
             tally.hours_unavailable += expire_aged(conn, window.marketplace_id, window.start, now,
-                                                   f"older than a window Amazon refused: {error}")
+                                                   f"older than a window Amazon refused: {error}", kind=window.kind)
         if window.hours > 1:
             self.fail(window, status, error, tally, split=True, immediate=True, count_attempt=True)
             return
         with transaction(self.db) as conn:  # an hour we hold keeps its rows: they are all Amazon will give
-            if give_back(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, now,
+            if give_back(conn, window.marketplace_id, window.keys(), status, S.UNAVAILABLE, now, kind=window.kind,
                          last_error=error[:500], next_retry_utc=None, audit_run_id=None):
-                conn.execute("UPDATE vendor_rt_sales_hour_ledger SET data_state = 'final' WHERE marketplace_id = ? "
-                             "AND hour_utc = ?", [window.marketplace_id, window.keys()[0]])
-        log.warning("%s %s: Amazon no longer serves this hour: %s", window.marketplace_id,
+                conn.execute(f"UPDATE {LEDGER} SET data_state = 'final' WHERE {LANE} AND hour_utc = ?",
+                             [window.kind, window.marketplace_id, window.keys()[0]])
+        log.warning("%s %s %s: Amazon no longer serves this hour: %s", window.kind, window.marketplace_id,
                     iso(window.start), error)
         tally.hours_unavailable += 1
 
@@ -194,11 +198,11 @@ class WindowWorker:
         self._apply_gzip(window, report_id, raw, tally)
 
     def _apply_gzip(self, window: Window, report_id: str, body: bytes, tally: Tally) -> None:
-        stream = read_sales_document(body, window.marketplace_id, window.start, window.end,
-                                     limit=self.client.max_document_bytes)
+        stream = read_document(KINDS[window.kind], body, window.marketplace_id, window.start, window.end,
+                               limit=self.client.max_document_bytes)
         self._apply(window, report_id, stream, S.DOWNLOADED, tally)
 
-    def _apply(self, window: Window, report_id: str, document: SalesStream | None, expected: HourStatus,
+    def _apply(self, window: Window, report_id: str, document: ReportStream | None, expected: HourStatus,
                tally: Tally) -> None:
         result = apply_window(self.db, window, report_id, document, expected, self.clock.now(), self.settle)
         tally.hours_applied += result.hours
@@ -218,9 +222,8 @@ class WindowWorker:
             return f"(error document unavailable: {exc.message})"
 
     def _stuck(self, window: Window) -> bool:
-        row = self.db.conn.execute("SELECT MIN(updated_at) FROM vendor_rt_sales_hour_ledger WHERE "
-                                   "marketplace_id = ? AND hour_utc = ?",
-                                   [window.marketplace_id, window.keys()[0]]).fetchone()
+        row = self.db.conn.execute(f"SELECT MIN(updated_at) FROM {LEDGER} WHERE {LANE} AND hour_utc = ?",
+                                   [window.kind, window.marketplace_id, window.keys()[0]]).fetchone()
         return row[0] is not None and parse_instant(row[0]) + STUCK_AFTER <= self.clock.now()
 
     def _on_error(self, window: Window, report_id: str, status: HourStatus, exc: Exception,
@@ -231,7 +234,8 @@ class WindowWorker:
         if isinstance(exc, SpApiError) and exc.status == 404:
             log.info("report %s is gone; its hours will be requested again", report_id)
             with transaction(self.db) as conn:
-                give_back(conn, window.marketplace_id, window.keys(), status, S.MISSING, self.clock.now())
+                give_back(conn, window.marketplace_id, window.keys(), status, S.MISSING, self.clock.now(),
+                          kind=window.kind)
             return
         message = exc.message if isinstance(exc, SpApiError | ReportParseError) else str(exc)
         self.fail(window, status, f"report {report_id}: {message}", tally)
@@ -244,8 +248,8 @@ class WindowWorker:
         now = self.clock.now()
         error = redact(error)  # Amazon's error text is stored and shown: never with a credential in it
         attempts = self.db.conn.execute(
-            "SELECT MAX(attempts) FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? AND hour_utc = ?",
-            [window.marketplace_id, window.keys()[0]]).fetchone()[0] or 0
+            f"SELECT MAX(attempts) FROM {LEDGER} WHERE {LANE} AND hour_utc = ?",
+            [window.kind, window.marketplace_id, window.keys()[0]]).fetchone()[0] or 0
         attempts += int(count_attempt)
         retry = now if immediate else now + backoff(max(1, attempts))
         fields: dict[str, object] = {"last_error": error[:500], "next_retry_utc": iso(retry)}
@@ -255,9 +259,11 @@ class WindowWorker:
             fields["attempts"] = 1  # transition() adds it
         with transaction(self.db) as conn:
             if status is S.DOWNLOADED:  # a stored document that cannot be applied is of no further use
-                discard_stash(conn, window.marketplace_id, window.keys())
-            held = give_back(conn, window.marketplace_id, window.keys(), status, S.FAILED, now, **fields)
-        log.warning("%s %s..%s FAILED: %s%s", window.marketplace_id, iso(window.start), iso(window.end), error,
+                discard_stash(conn, window)
+            held = give_back(conn, window.marketplace_id, window.keys(), status, S.FAILED, now, kind=window.kind,
+                             **fields)
+        log.warning("%s %s %s..%s FAILED: %s%s", window.kind, window.marketplace_id, iso(window.start),
+                    iso(window.end), error,
                     f" ({len(held)} hour(s) keep the rows they had)" if held else "")
         tally.hours_failed += window.hours - len(held)
         tally.errors.append(error[:200])

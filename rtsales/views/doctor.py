@@ -27,6 +27,7 @@ from rtsales.amazon.marketplaces import MARKETPLACES, lookup
 from rtsales.clock import HOUR, Clock, format_duration, iso, parse_instant, show_instant
 from rtsales.config import Settings, load_settings_leniently
 from rtsales.errors import AccessDeniedError, ConfigError, RtsalesError, SpApiError, SpApiQuotaError
+from rtsales.kinds import KINDS
 from rtsales.quota import active_cooldown
 from rtsales.store.db import connect_read_only, database_problem
 from rtsales.store.migrations import MIGRATIONS, identify, schema_version
@@ -179,7 +180,7 @@ def _amazon(settings: Settings, clock: Clock, transport: httpx.BaseTransport | N
         login = Check("Login with Amazon", OK, f"{settings.lwa_token_url} accepts the credentials")
         if cooling:
             return login, Check("Reports API", SKIP, "not asked during the SP-API cooldown")
-        reports = _reports(client)
+        reports = _reports(client, tuple(KINDS[kind].report_type for kind in settings.report_types))
         if client.clock_skew_seconds is not None:
             seen.append(client.clock_skew_seconds)
         return login, reports
@@ -198,11 +199,11 @@ def _clock(db: Database | None, now: datetime, seen: list[float]) -> Check:
                  "windows that end in its future")
 
 
-def _reports(client: SpApiClient) -> Check:
-    from rtsales.amazon.client import REPORT_TYPE, ROLE_HINT
+def _reports(client: SpApiClient, report_types: tuple[str, ...]) -> Check:
+    from rtsales.amazon.client import ROLE_HINT
 
     try:
-        client.list_reports(page_size=1)
+        client.list_reports(report_types, page_size=1)
     except SpApiQuotaError:
         return Check("Reports API", WARN, "getReports answered 429 (throttled)", "run `rtsales doctor` again shortly")
     except AccessDeniedError as exc:
@@ -210,7 +211,7 @@ def _reports(client: SpApiClient) -> Check:
     except SpApiError as exc:
         fix = ROLE_HINT if exc.status == 403 else exc.hint or "check SPAPI_ENDPOINT; `rtsales -v doctor` shows the call"
         return Check("Reports API", FAIL, exc.message, fix)
-    return Check("Reports API", OK, f"getReports answers: the app may read {REPORT_TYPE}")
+    return Check("Reports API", OK, f"getReports answers: the app may read {', '.join(report_types)}")
 
 
 def _marketplaces(ids: Sequence[str]) -> Check:
@@ -245,7 +246,8 @@ def last_sync_evidence(db: Database, marketplaces: Sequence[str], ttl: timedelta
         value = db.execute(sql, list(marketplaces)).fetchone()[0]
         if value:
             seen.append(parse_instant(value) - (ttl if "worker_lock" in sql else timedelta(0)))
-    seen += [parse_instant(hour) + HOUR for hour in filter(None, (newest_held_hour(db, m) for m in marketplaces))]
+    seen += [parse_instant(hour) + HOUR for hour in filter(None, (newest_held_hour(db, m, kind=kind)
+                                                                   for m in marketplaces for kind in KINDS))]
     return max(seen, default=None)
 
 
@@ -256,7 +258,7 @@ def _cron(db: Database, settings: Settings, now: datetime) -> Check:
     if last is None:
         return Check("cron", FAIL, "no sync has run yet",
                      "run `rtsales sync` once by hand, then install crontab.example")
-    live = scheduler.live_interval(settings.live_refresh_minutes, len(settings.marketplace_ids),
+    live = scheduler.live_interval(settings.live_refresh_minutes, settings.lanes,
                                    scheduler.create_rate(db), settings.quota_budget_percent)
     allowed = 2 * max(CRON_INTERVAL, live)  # one missed run is no alarm; idle runs between live refreshes write nothing
     age = format_duration(max(now - last, timedelta(0)).total_seconds())

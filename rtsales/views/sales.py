@@ -55,7 +55,7 @@ def _grouped(db: Database, mp: str, since: str, until: str, by: str) -> list[dic
         f"SELECT {group}, SUM(s.ordered_units), ROUND(SUM(s.ordered_revenue), 2), MAX(s.currency_code), "
         f"MIN(COALESCE(l.data_state = 'final', 0)) FROM vendor_realtime_sales s "
         f"LEFT JOIN vendor_rt_sales_hour_ledger l "
-        f"ON l.marketplace_id = s.marketplace_id AND l.hour_utc = s.hour_utc "
+        f"ON l.report_kind = 'sales' AND l.marketplace_id = s.marketplace_id AND l.hour_utc = s.hour_utc "
         f"WHERE s.marketplace_id = ? AND s.hour_utc >= ? AND s.hour_utc < ? GROUP BY {group} "
         f"ORDER BY {'SUM(s.ordered_revenue) DESC' if by == 'asin' else 's.hour_utc'}", [mp, since, until])]
 
@@ -67,7 +67,7 @@ def hourly_rows(db: Database, mp: str, since: datetime, until: datetime, tz: Zon
 
 def window_end(db: Database, marketplaces: list[str], now: datetime) -> tuple[datetime, dict[str, str | None]]:
     """The end of the newest hour held in any of the marketplaces (now's hour if none), and each one's newest."""
-    newest = {mp: newest_held_hour(db, mp) for mp in marketplaces}
+    newest = {mp: newest_held_hour(db, mp, kind="sales") for mp in marketplaces}
     known = [parse_hour(h) + HOUR for h in newest.values() if h]
     return (max(known) if known else floor_hour(now)), newest
 
@@ -77,8 +77,9 @@ def _every_hour(db: Database, mp: str, since: datetime, until: datetime, found: 
     """One row per hour of the window: the sold ones as found, held hours without sales as 0, and
     hours the database holds nothing for without numbers (held: false)."""
     by_hour = {row["hour"]: row for row in found}
-    states = dict(db.execute("SELECT hour_utc, data_state FROM vendor_rt_sales_hour_ledger WHERE marketplace_id = ? "
-                             "AND hour_utc >= ? AND hour_utc < ?", [mp, hour_key(since), iso(until)]).fetchall())
+    states = dict(db.execute("SELECT hour_utc, data_state FROM vendor_rt_sales_hour_ledger WHERE report_kind = 'sales' "
+                             "AND marketplace_id = ? AND hour_utc >= ? AND hour_utc < ?",
+                             [mp, hour_key(since), iso(until)]).fetchall())
     known = lookup(mp)
     rows = []
     for key in map(hour_key, hours_between(since, until)):

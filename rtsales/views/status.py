@@ -3,7 +3,10 @@
 Never takes a lock, never calls an API, needs no credentials. Returns plain
 data, with each marketplace's diagnosis from `rtsales.views.diagnosis`; `render.status`
 draws it and `--json` prints it. Every query is bounded by
-the (marketplace_id, status, hour_utc) index or the ledger's primary key. Leases,
+the (report_kind, marketplace_id, status, hour_utc) index or the ledger's primary key.
+Each report kind of a marketplace is judged on its own (its own lag and ledger); a
+marketplace's top-level fields are its first kind's (sales by default), and `kinds`
+holds every kind's. Leases,
 cooldowns and retries are judged exactly as sync judges them (an instant further
 ahead than rtsales ever sets one is over), so status says what sync will do.
 """
@@ -20,14 +23,16 @@ from sqlite_utils import Database
 
 from rtsales.clock import HOUR, floor_hour, iso
 from rtsales.config import Settings
+from rtsales.kinds import KINDS
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 from rtsales.sync import audits, runs, scheduler, skew
-from rtsales.sync.ledger import CLAIMABLE_SQL, claimable_params, ledger_counts, newest_held_hour, newest_wanted_hour
+from rtsales.sync.ledger import (CLAIMABLE_SQL, LANE, LEDGER, claimable_params, ledger_counts, newest_held_hour,
+                                 newest_wanted_hour)
+from rtsales.sync.reach import Reach
 from rtsales.views.diagnosis import Clockwork, History, age_minutes, diagnose
 
 RUNS_SHOWN = 5  # the newest runs in `status --json`; `rtsales runs` lists more
-LEDGER = "vendor_rt_sales_hour_ledger"
 
 
 # Hops from one marketplace to the next in the primary key instead of reading every row.
@@ -44,6 +49,12 @@ def known_marketplaces(db: Database, settings: Settings) -> list[str]:
     return list(dict.fromkeys([*settings.marketplace_ids, *seen]))
 
 
+def known_kinds(db: Database, settings: Settings) -> list[str]:
+    """The configured report kinds, then any other kind the ledger still holds hours of."""
+    held = [kind for kind in KINDS if _one(db, f"SELECT 1 FROM {LEDGER} WHERE report_kind = ? LIMIT 1", [kind])]
+    return list(dict.fromkeys([*settings.report_types, *held]))
+
+
 def _one(db: Database, sql: str, params: list[Any]) -> Any:
     row = db.execute(sql, params).fetchone()
     return row[0] if row else None
@@ -57,14 +68,14 @@ def _lock(db: Database, mp: str, now: datetime, ttl: timedelta) -> dict[str, Any
     return {"owner": row[0], "expires_at": row[1], "stale": not is_live(row[1], now, ttl)}
 
 
-def _failed(db: Database, mp: str, limit: int = 5) -> list[dict[str, Any]]:
-    rows = db.execute(f"SELECT hour_utc, last_error, next_retry_utc, attempts FROM {LEDGER} WHERE marketplace_id = ? "
-                      f"AND status = 'FAILED' ORDER BY hour_utc DESC LIMIT ?", [mp, limit])
+def _failed(db: Database, kind: str, mp: str, limit: int = 5) -> list[dict[str, Any]]:
+    rows = db.execute(f"SELECT hour_utc, last_error, next_retry_utc, attempts FROM {LEDGER} WHERE {LANE} "
+                      f"AND status = 'FAILED' ORDER BY hour_utc DESC LIMIT ?", [kind, mp, limit])
     return [dict(zip(("hour_utc", "last_error", "next_retry_utc", "attempts"), r, strict=True)) for r in rows]
 
 
-def _audits(db: Database, mp: str, settings: Settings) -> dict[str, Any]:
-    latest = audits.latest_runs(db, mp)
+def _audits(db: Database, kind: str, mp: str, settings: Settings) -> dict[str, Any]:
+    latest = audits.latest_runs(db, mp, report_kind=kind)
     enabled = {"daily": settings.daily_audit_enabled, "weekly": settings.weekly_audit_enabled}
     return {kind: {"enabled": on, "last_run": latest.get(kind)} for kind, on in enabled.items()}
 
@@ -72,45 +83,44 @@ def _audits(db: Database, mp: str, settings: Settings) -> dict[str, Any]:
 _HELD = {"final": "FINAL", "provisional": "PROVISIONAL"}  # grid cells of hours that hold data
 
 
-def _grid(db: Database, mp: str, now: datetime, days: int) -> dict[str, list[str | None]]:
+def _grid(db: Database, kind: str, mp: str, now: datetime, days: int) -> dict[str, list[str | None]]:
     first_day = floor_hour(now).replace(hour=0) - timedelta(days=days - 1)
     grid: dict[str, list[str | None]] = {(first_day + timedelta(days=d)).strftime("%Y-%m-%d"): [None] * 24
                                          for d in range(days)}
     for hour, status, data in db.execute(f"SELECT hour_utc, status, data_state FROM {LEDGER} WHERE "
-                                         f"marketplace_id = ? AND hour_utc >= ?", [mp, iso(first_day)]):
+                                         f"{LANE} AND hour_utc >= ?", [kind, mp, iso(first_day)]):
         if hour[:10] in grid:  # an hour that holds data shows it, whatever re-fetch of it is in flight
             grid[hour[:10]][int(hour[11:13])] = _HELD.get(data, status)
     return grid
 
 
-def _marketplace(db: Database, settings: Settings, mp: str, now: datetime, days: int) -> dict[str, Any]:
-    last = newest_held_hour(db, mp)
-    claimable = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
-                     [mp, *claimable_params(now)])
-    oldest_waiting = _one(db, f"SELECT MIN(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND {CLAIMABLE_SQL}",
-                          [mp, *claimable_params(now)])
-    next_retry = _one(db, f"SELECT MIN(next_retry_utc) FROM {LEDGER} WHERE marketplace_id = ? AND status = 'FAILED' "
-                      f"AND next_retry_utc > ? AND next_retry_utc <= ?", [mp, *claimable_params(now)])
-    info = {
-        "marketplace_id": mp, "ledger": ledger_counts(db.conn, mp), "last_applied_hour": last,
+def _kind(db: Database, settings: Settings, kind: str, mp: str, now: datetime, days: int) -> dict[str, Any]:
+    """One report kind of one marketplace: its ledger, newest hour held, waiting and failed hours."""
+    last, lane = newest_held_hour(db, mp, kind=kind), [kind, mp]
+    claimable = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE {LANE} AND {CLAIMABLE_SQL}",
+                     [*lane, *claimable_params(now)])
+    oldest_waiting = _one(db, f"SELECT MIN(hour_utc) FROM {LEDGER} WHERE {LANE} AND {CLAIMABLE_SQL}",
+                          [*lane, *claimable_params(now)])
+    next_retry = _one(db, f"SELECT MIN(next_retry_utc) FROM {LEDGER} WHERE {LANE} AND status = 'FAILED' "
+                      f"AND next_retry_utc > ? AND next_retry_utc <= ?", [*lane, *claimable_params(now)])
+    return {
+        "report_kind": kind, "ledger": ledger_counts(db.conn, mp, kind=kind), "last_applied_hour": last,
         "last_applied_age_minutes": age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
         "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
-        "lock": _lock(db, mp, now, timedelta(minutes=settings.lock_ttl_minutes)), "failed": _failed(db, mp),
-        "audits": _audits(db, mp, settings),
-        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND inconclusive = 1",
-                             [mp]),  # ix_ledger_inconclusive
-        "window_cap": _window_cap(db, mp), "grid": _grid(db, mp, now, days),
-        "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? "
-                                      f"AND data_state = 'provisional'", [mp]),
-        "unavailable_recent": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE marketplace_id = ? AND status = "
+        "failed": _failed(db, kind, mp), "audits": _audits(db, kind, mp, settings),
+        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} AND inconclusive = 1",
+                             lane),  # ix_ledger_inconclusive
+        "window_cap": _window_cap(db, f"{kind}:{mp}"), "grid": _grid(db, kind, mp, now, days),
+        "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} "
+                                      f"AND data_state = 'provisional'", lane),
+        "unavailable_recent": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} AND status = "
                                        f"'UNAVAILABLE' AND hour_utc >= ?",
-                                   [mp, iso(floor_hour(now) - timedelta(days=settings.lookback_days))]),
+                                   [*lane, iso(floor_hour(now) - timedelta(days=settings.lookback_days))]),
     }
-    return info
 
 
-def _window_cap(db: Database, mp: str) -> dict[str, Any] | None:
-    row = db.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?", [f"max_window_hours:{mp}"]).fetchone()
+def _window_cap(db: Database, lane: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?", [f"max_window_hours:{lane}"]).fetchone()
     return {"hours": int(row[0]), "learned_at": row[1]} if row else None
 
 
@@ -147,19 +157,24 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
     clock_skew = skew.recent(db, now)
     live = _live_refresh(db, settings)
     history = History(runs.last_sync(db, now, ttl), runs.failing_streak(db), runs.died_since_success(db, now, ttl))
-    clockwork = Clockwork(now, lag, HOUR + timedelta(minutes=live["effective_minutes"]))
     chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
+    reach, kinds = Reach(settings, now), known_kinds(db, settings)
     marketplaces = []
     for mp in chosen:
-        info = _marketplace(db, settings, mp, now, days)
-        info["configured"] = _configured(settings, mp)
-        info["cooldown"] = _cooldown(info, quota_until)
-        info["access_error"] = refused
-        found = diagnose(info, history, clockwork)
-        info["ok"], info["diagnosis_code"], info["diagnosis"] = found.ok, found.code, found.text
-        if clock_skew is not None and not info["ok"]:  # maybe why Amazon refuses its windows
-            info["diagnosis"] += f"; {skew.describe(clock_skew)}"
-        marketplaces.append(info)
+        shared = {"marketplace_id": mp, "lock": _lock(db, mp, now, ttl), "configured": _configured(settings, mp),
+                  "access_error": refused}
+        shared["cooldown"] = _cooldown(shared, quota_until)
+        each = {}
+        for kind in kinds:
+            info = {**shared, **_kind(db, settings, kind, mp, now, days)}
+            info["configured"] = shared["configured"] and kind in settings.report_types
+            clockwork = Clockwork(now, reach.lag(kind), HOUR + timedelta(minutes=live["effective_minutes"]))
+            found = diagnose(info, history, clockwork)
+            info["ok"], info["diagnosis_code"], info["diagnosis"] = found.ok, found.code, found.text
+            if clock_skew is not None and not info["ok"]:  # maybe why Amazon refuses its windows
+                info["diagnosis"] += f"; {skew.describe(clock_skew)}"
+            each[kind] = info
+        marketplaces.append(_combined(shared, each, kinds))
     warnings = [w for w in [env_file_warning(settings.env_file),
                             skew.describe(clock_skew) if clock_skew is not None else None] if w]
     return {"ok": all(m["ok"] for m in marketplaces), **_overall(marketplaces), "now_utc": iso(now),
@@ -167,6 +182,19 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
             "warnings": warnings, "last_sync": history.last_sync, "runs": runs.recent(db, now, ttl, RUNS_SHOWN),
             "live_refresh": live, "clock_skew_seconds": clock_skew, "spapi_rates": _rates(db),
             "marketplaces": marketplaces}
+
+
+def _combined(shared: dict[str, Any], each: dict[str, dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
+    """A marketplace: its first kind's fields at the top, every kind under `kinds`; ok only when every
+    kind is, and the diagnosis of the first kind that is not (named when it is not the first kind)."""
+    first = each[kinds[0]]
+    bad = next((kind for kind in kinds if not each[kind]["ok"]), None)
+    info = {**first, **shared, "configured": first["configured"] or shared["configured"],
+            "kinds": {kind: {k: v for k, v in each[kind].items() if k not in shared} for kind in kinds}}
+    if bad is not None:
+        prefix = "" if bad == kinds[0] else f"{bad}: "
+        info.update(ok=False, diagnosis_code=each[bad]["diagnosis_code"], diagnosis=prefix + each[bad]["diagnosis"])
+    return info
 
 
 def _overall(marketplaces: list[dict[str, Any]]) -> dict[str, str]:
@@ -179,10 +207,11 @@ def _overall(marketplaces: list[dict[str, Any]]) -> dict[str, str]:
 
 def _live_refresh(db: Database, settings: Settings) -> dict[str, Any]:
     """How often the live window is refreshed: LIVE_REFRESH_MINUTES, or slower when the budget is short."""
-    interval = scheduler.live_interval(settings.live_refresh_minutes, len(settings.marketplace_ids),
+    interval = scheduler.live_interval(settings.live_refresh_minutes, settings.lanes,
                                        scheduler.create_rate(db), settings.quota_budget_percent)
     return {"configured_minutes": settings.live_refresh_minutes, "effective_minutes": round(interval.seconds / 60),
-            "budget_percent": settings.quota_budget_percent, "settle_hours": settings.settle_hours}
+            "budget_percent": settings.quota_budget_percent, "settle_hours": settings.settle_hours,
+            "report_kinds": list(settings.report_types), "lanes": settings.lanes}
 
 
 def _rates(db: Database) -> dict[str, dict[str, Any]]:

@@ -143,7 +143,7 @@ def test_a_range_400_splits_and_the_cap_is_reprobed_a_day_later(cron: Callable[.
     c.settle(10)
     assert c.sim.log.count("createReport", 400) == 1
     learned = c.db.conn.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?",
-                                [f"max_window_hours:{US}"]).fetchone()
+                                [f"max_window_hours:sales:{US}"]).fetchone()
     assert learned[0] == "12"
     report = collect_status(c.db, c.settings, c.clock.now(), US)["marketplaces"][0]
     assert report["window_cap"]["hours"] == 12
@@ -155,7 +155,7 @@ def test_a_range_400_splits_and_the_cap_is_reprobed_a_day_later(cron: Callable[.
     assert c.sim.log.count("createReport", 400) == 1
     assert max(c.transport.window_hours() if c.transport else [24]) == 24
     assert c.db.conn.execute("SELECT COUNT(*) FROM rtsales_state WHERE key = ?",
-                             [f"max_window_hours:{US}"]).fetchone()[0] == 0
+                             [f"max_window_hours:sales:{US}"]).fetchone()[0] == 0
 
 
 def test_a_cap_still_refused_after_a_day_is_learned_again_with_one_400(cron: Callable[..., SimulatedCron]) -> None:
@@ -168,7 +168,7 @@ def test_a_cap_still_refused_after_a_day_is_learned_again_with_one_400(cron: Cal
     c.cycle()
     assert c.sim.log.count("createReport", 400) == 2  # one probe, the rest of the run split before sending
     assert c.db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?",
-                             [f"max_window_hours:{US}"]).fetchone()[0] == "12"
+                             [f"max_window_hours:sales:{US}"]).fetchone()[0] == "12"
 
 
 def test_a_window_in_the_future_is_a_clock_problem_not_a_cap(cron: Callable[..., SimulatedCron]) -> None:

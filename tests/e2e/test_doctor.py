@@ -76,6 +76,24 @@ def test_all_checks_pass_against_a_healthy_simulator(healthy: Healthy) -> None:
     assert sent == ["lwa", "getReports"]  # one token call, one cheap read: never createReport
 
 
+class Recording(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner, self.urls = inner, []  # type: list[httpx.URL]
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        return self.inner.handle_request(request)
+
+
+def test_the_reports_check_asks_for_every_configured_report_type(healthy: Healthy) -> None:
+    healthy.transport = recording = Recording(healthy.transport)
+    report = healthy.doctor(REPORT_TYPES="sales,inventory")
+    asked = [url.params["reportTypes"] for url in recording.urls if url.path.endswith("/reports")]
+    assert asked == ["GET_VENDOR_REAL_TIME_SALES_REPORT,GET_VENDOR_REAL_TIME_INVENTORY_REPORT"]
+    check = next(c for c in report["checks"] if c["name"] == "Reports API")
+    assert check["status"] == "ok" and "GET_VENDOR_REAL_TIME_INVENTORY_REPORT" in check["detail"]
+
+
 class Forbidden(httpx.BaseTransport):
     """Amazon's answer to an app without the role for these reports: 403 on every Reports call."""
 

@@ -98,7 +98,7 @@ def test_too_large_window_is_split_and_remembered(cron: Callable[..., SimulatedC
     c.settle(10)
     assert c.pending() == 0
     assert c.db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?",
-                             [f"max_window_hours:{US}"]).fetchone()[0] == "12"
+                             [f"max_window_hours:sales:{US}"]).fetchone()[0] == "12"
     rejected = c.sim.log.count("createReport", 400)
     assert rejected == 1  # the rest of that run's windows were split before sending
     c.db.conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING'")

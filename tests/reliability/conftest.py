@@ -77,13 +77,13 @@ def populate(path: Path) -> Path:
     """A database a vendor could have: two days of ledger, sales rows, a FAILED hour, state."""
     db = open_db(path)
     with transaction(db) as conn:
-        seed(conn, MP, T0, floor_hour(T0 - timedelta(days=2)), timedelta(minutes=90))
+        seed(conn, MP, T0, floor_hour(T0 - timedelta(days=2)), timedelta(minutes=90), kind="sales")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'APPLIED', report_id = 'r1', data_state = 'final'")
         conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'report r2 FATAL', "
                      "next_retry_utc = ? WHERE hour_utc = '2026-03-10T09:00:00Z'", [iso(T0 + timedelta(hours=1))])
         conn.executemany("INSERT INTO vendor_realtime_sales VALUES (?, ?, ?, ?, ?, 'USD', 'r1', ?)",
                          [(MP, f"B00000000{n}", f"2026-03-10T0{n}:00:00Z", n, n * 9.99, NOW) for n in range(1, 8)])
-        conn.execute("INSERT INTO rtsales_state VALUES ('max_window_hours:ATVPDKIKX0DER', '12', ?)", [NOW])
+        conn.execute("INSERT INTO rtsales_state VALUES ('max_window_hours:sales:ATVPDKIKX0DER', '12', ?)", [NOW])
     db.conn.close()
     return path
 
