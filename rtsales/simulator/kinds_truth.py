@@ -122,7 +122,7 @@ class InventoryTruth:
     def __init__(self, sales: SalesTruth, *, stops_sales: bool = True) -> None:
         self.sales = sales
         self._runs: dict[tuple[str, datetime], list[dict[str, int]]] = {}  # stock from a stock-take, hour by hour
-        self._quiet_count = len(sales.quiet_windows)
+        self._changes = self._sales_changes()
         if stops_sales:
             sales.stock_gate = self.in_stock
 
@@ -137,9 +137,9 @@ class InventoryTruth:
     def stock(self, marketplace_id: str, hour: datetime) -> dict[str, int]:
         """Every catalogue ASIN's highly available units at the start of `hour` (never negative)."""
         hour = whole_hour(hour)
-        if len(self.sales.quiet_windows) != self._quiet_count:  # sales changed: so did the stock
+        if self._sales_changes() != self._changes:  # sales changed: so did the stock
             self._runs.clear()
-            self._quiet_count = len(self.sales.quiet_windows)
+            self._changes = self._sales_changes()
         take = _STOCK_TAKE_EPOCH + (hour - _STOCK_TAKE_EPOCH) // STOCK_TAKE * STOCK_TAKE
         run = self._runs.get((marketplace_id, take))
         if run is None:
@@ -149,6 +149,10 @@ class InventoryTruth:
         while len(run) <= index:  # the sales of the last known hour read its stock from `run` (the gate)
             run.append(self._next(marketplace_id, take + (len(run) - 1) * HOUR, run[-1]))
         return dict(run[index])
+
+    def _sales_changes(self) -> tuple[int, int]:
+        """Quiet windows and events added to the sales truth so far: what its numbers were worked out with."""
+        return len(self.sales.quiet_windows), len(self.sales.events)
 
     def in_stock(self, marketplace_id: str, hour: datetime, asin: str) -> bool:
         """The ASIN has units to sell in that hour (the sales truth's stock gate)."""

@@ -2,14 +2,14 @@
 
 Hour i of a lane is `since + i hours`, up to the newest hour the sales ledger holds. An
 hour the ledger does not hold (data_state 'none', or no row) is unknown, never 0; a held
-hour without a row for an ASIN is 0 units. Glance views and stock are read when their
-tables exist and hold hours (traffic only where its own ledger holds the hour); without
-them watch works on sales alone. Reads only.
+hour without a row for an ASIN is 0 units. Glance views count only where the traffic
+ledger holds the hour (traffic lands an hour after sales); stock is the newest row at or
+before an hour. Without traffic or inventory (REPORT_TYPES) watch works on sales alone.
+Reads only.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,25 +65,10 @@ class Lane:
         return next((entry for entry in reversed(self.stock.get(asin, [])) if entry[0] <= index), None)
 
 
-def _columns(db: Database, table: str) -> set[str]:
-    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def has_kinds(db: Database) -> bool:
-    """The ledger keeps hours per report kind (traffic and inventory are fetched too)."""
-    return "report_kind" in _columns(db, LEDGER)
-
-
-def _kind(db: Database, kind: str) -> tuple[str, list[str]]:
-    """The ledger condition that keeps one report kind's hours, where the ledger has kinds."""
-    return (" AND report_kind = ?", [kind]) if has_kinds(db) else ("", [])
-
-
 def newest_held(db: Database, marketplace_id: str) -> datetime | None:
     """The newest hour whose sales the database holds (provisional or final)."""
-    where, args = _kind(db, "sales")
-    row = db.execute(f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE marketplace_id = ? AND data_state != 'none'{where}",
-                     [marketplace_id, *args]).fetchone()
+    row = db.execute(f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE report_kind = 'sales' AND marketplace_id = ? "
+                     "AND data_state != 'none'", [marketplace_id]).fetchone()
     return parse_hour(row[0]) if row and row[0] else None
 
 
@@ -93,22 +78,25 @@ def load_lane(db: Database, marketplace_id: str, since: datetime, newest: dateti
     size = int((newest - since) / HOUR) + 1
     known = lookup(marketplace_id)
     lane = Lane(marketplace_id, since, size, [None] * size, known.currency if known else "USD")
-    where, args = _kind(db, "sales")
-    for key, state in db.execute(f"SELECT hour_utc, data_state FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc "
-                                 f">= ? AND hour_utc <= ? AND data_state != 'none'{where}", _span(lane, args)):
+    for key, state in _held(db, lane, "sales"):
         lane.states[lane.index(key)] = state
     _load_sales(db, lane)
-    if has_kinds(db):
-        _load_views(db, lane)
-        _load_stock(db, lane)
+    _load_views(db, lane)
+    _load_stock(db, lane)
     for asin, spans in excluded.items():
         lane.excluded[asin] = {i for first, last in spans for i in range(lane.index(hour_key(first)),
                                                                          lane.index(hour_key(last)) + 1)}
     return lane
 
 
-def _span(lane: Lane, before: list[str] | None = None) -> list[str]:
-    return [lane.marketplace_id, lane.key(0), lane.key(lane.size - 1), *(before or [])]
+def _span(lane: Lane) -> list[str]:
+    return [lane.marketplace_id, lane.key(0), lane.key(lane.size - 1)]
+
+
+def _held(db: Database, lane: Lane, kind: str) -> list[tuple[str, str]]:
+    """(hour, data_state) of the hours of the lane whose numbers of this kind the database holds."""
+    return db.execute(f"SELECT hour_utc, data_state FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc >= ? "
+                      "AND hour_utc <= ? AND data_state != 'none' AND report_kind = ?", [*_span(lane), kind]).fetchall()
 
 
 def _load_sales(db: Database, lane: Lane) -> None:
@@ -127,32 +115,22 @@ def _load_sales(db: Database, lane: Lane) -> None:
 
 
 def _load_views(db: Database, lane: Lane) -> None:
-    try:
-        held = [key for (key,) in db.execute(f"SELECT hour_utc FROM {LEDGER} WHERE marketplace_id = ? AND hour_utc "
-                                             ">= ? AND hour_utc <= ? AND data_state != 'none' AND report_kind = ?",
-                                             _span(lane, ["traffic"]))]
-        rows = db.execute(f"SELECT asin, hour_utc, glance_views FROM {TRAFFIC} WHERE marketplace_id = ? "
-                          "AND hour_utc >= ? AND hour_utc <= ?", _span(lane)).fetchall()
-    except sqlite3.OperationalError:  # no traffic table in this schema
-        return
-    if not held:
+    held = _held(db, lane, "traffic")
+    if not held:  # traffic not fetched (REPORT_TYPES): watch works on sales alone
         return
     lane.views_held = [False] * lane.size
-    for key in held:
+    for key, _state in held:
         lane.views_held[lane.index(key)] = True
-    for asin, key, views in rows:
+    for asin, key, views in db.execute(f"SELECT asin, hour_utc, glance_views FROM {TRAFFIC} WHERE marketplace_id = ? "
+                                       "AND hour_utc >= ? AND hour_utc <= ?", _span(lane)):
         if lane.views_held[lane.index(key)]:
             lane.views.setdefault(asin, [0] * lane.size)[lane.index(key)] = views
 
 
 def _load_stock(db: Database, lane: Lane) -> None:
-    try:
-        rows = db.execute(f"SELECT asin, hour_utc, highly_available_inventory FROM {INVENTORY} WHERE "
-                          "marketplace_id = ? AND hour_utc >= ? AND hour_utc <= ? ORDER BY hour_utc",
-                          _span(lane)).fetchall()
-    except sqlite3.OperationalError:  # no inventory table in this schema
-        return
     stock: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for asin, key, units in rows:
+    for asin, key, units in db.execute(f"SELECT asin, hour_utc, highly_available_inventory FROM {INVENTORY} WHERE "
+                                       "marketplace_id = ? AND hour_utc >= ? AND hour_utc <= ? ORDER BY hour_utc",
+                                       _span(lane)):
         stock[asin].append((lane.index(key), units))
     lane.stock = dict(stock)

@@ -119,3 +119,11 @@ def test_an_event_refuses_an_unknown_kind_or_an_empty_span() -> None:
         Event("outage", US, "B0X", START, END)
     with pytest.raises(ValueError, match="before it ends"):
         Event("spike", US, "B0X", END, START)
+
+
+def test_stock_follows_an_event_added_after_it_was_first_asked_for() -> None:
+    sales, _, inventory = _linked()
+    asin = _busy_asin(sales)
+    before = inventory.final_truth(US, END + HOUR)[asin]
+    sales.add_event(Event("suppression", US, asin, START, END))  # sells nothing for 4 hours: more stock left
+    assert inventory.final_truth(US, END + HOUR)[asin] > before
