@@ -1,6 +1,6 @@
 """Watch benchmark: does `rtsales watch` catch stock-outs, lost listings and spikes, and how soon?
 
-    .venv/bin/python bench/watch.py [--days 14] [--seeds 1,2,3] [--events 8] [--asins 20] [--keep PATH]
+    .venv/bin/python bench/watch.py [--days 14] [--seeds 1,2] [--events 12] [--asins 20] [--keep PATH]
 
 The in-process simulator with a busier catalogue (`simulator.events.Demand`: per ASIN rates,
 about half of them 5-30 units an hour, a daily shape, Poisson hours) and `--events` events per
@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, data_dir, machine, table  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from rtsales.clock import HOUR, FrozenClock, parse_hour, parse_instant  # noqa: E402
+from rtsales.clock import HOUR, FrozenClock, format_duration, parse_hour, parse_instant  # noqa: E402
 from rtsales.simulator import Demand, Event, Simulator, plan_events  # noqa: E402
 from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
 from rtsales.views.watch import Thresholds, watch_report  # noqa: E402
@@ -142,7 +142,7 @@ def _row(name: str, f: dict[str, Any], seconds: float) -> list[object]:
 
 
 def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:g} h"
+    return "-" if value is None else format_duration(value * 3600)
 
 
 def _merged(outcomes: list[Outcome]) -> dict[str, Any]:
@@ -154,6 +154,21 @@ def _merged(outcomes: list[Outcome]) -> dict[str, Any]:
                                       "wall p50": statistics.median(w for p in parts if p["wall p50"] is not None
                                                                     for w in [p["wall p50"]])})
     return total
+
+
+def _by_kind(outcomes: list[Outcome]) -> None:
+    """Scored events caught per kind, and reports per flag kind (true or false)."""
+    rows = []
+    for kind in FITS:
+        scored = [(o, e) for o in outcomes for e in o.scored if e.kind == kind]
+        caught = [(o, e) for o, e in scored if o.first_report(e)]
+        delays = [(o.first_report(e)[2] - e.start) / HOUR for o, e in caught]  # type: ignore[index]
+        rows.append([f"event: {kind}", len(scored), len(caught), _hours(statistics.median(delays) if delays else None)])
+    for kind in ("drop", "conversion", "spike", "new", "vanished"):
+        flags = [(o, f) for o in outcomes for f, _, _ in o.reports if f["kind"] == kind]
+        false = [f for o, f in flags if f in o.false_flags()]
+        rows.append([f"flag: {kind}", len(flags), len(flags) - len(false), ""])
+    print("\n" + table(["what", "scored events / reports", "caught / true", "delay p50"], rows))
 
 
 def _details(outcomes: list[Outcome]) -> None:
@@ -175,8 +190,8 @@ def _details(outcomes: list[Outcome]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--events", type=int, default=8, help="events per marketplace")
+    parser.add_argument("--seeds", default="1,2")
+    parser.add_argument("--events", type=int, default=12, help="events per marketplace")
     parser.add_argument("--asins", type=int, default=20, help="ASINs per marketplace")
     parser.add_argument("--keep", type=Path, help="keep the first seed's database at this path")
     args = parser.parse_args()
@@ -184,7 +199,7 @@ def main() -> None:
     outcomes = [run(seed, args.days, args.events, args.asins, args.keep if seed == seeds[0] else None)
                 for seed in seeds]
     print(f"{args.days} simulated days, {len(MARKETPLACES)} marketplaces x {args.asins} ASINs, {args.events} events "
-          f"per marketplace, watch at its defaults ({Thresholds()}). {machine()}\n")
+          f"per marketplace, watch at its defaults ({Thresholds.of()}). {machine()}\n")
     headers = ["seed", "events", "scored", "caught", "recall", "reports", "false", "precision", "delay p50",
                "delay max", "wall-clock p50", "bench s"]
     rows = [_row(str(o.seed), _figures(o), o.seconds) for o in outcomes]
@@ -198,6 +213,7 @@ def main() -> None:
     print("\n" + table(["target", "limit", "all seeds"], [[name, limit, f"{values[name]}: "
                                                            f"{'met' if met[name] else '**NOT met**'}"]
                                                           for name, limit in TARGETS]))
+    _by_kind(outcomes)
     _details(outcomes)
 
 

@@ -81,6 +81,7 @@ class Settings:
     watch_min_baseline_units: float = 5.0
     watch_drop_hours: int = 2
     watch_drop_ratio: float = 0.25
+    watch_spike_hours: int = 2
     watch_spike_ratio: float = 3.0
     watch_views_ratio: float = 0.5
     watch_vanished_hours: int = 24
@@ -275,6 +276,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "WATCH_MIN_BASELINE_UNITS": ("watch_min_baseline_units", _Number(0.5, 10000)),
     "WATCH_DROP_HOURS": ("watch_drop_hours", _Whole(1, 72)),
     "WATCH_DROP_RATIO": ("watch_drop_ratio", _Number(0, 0.9)),
+    "WATCH_SPIKE_HOURS": ("watch_spike_hours", _Whole(1, 72)),
     "WATCH_SPIKE_RATIO": ("watch_spike_ratio", _Number(1.5, 1000)),
     "WATCH_VIEWS_RATIO": ("watch_views_ratio", _Number(0.05, 1)),
     "WATCH_VANISHED_HOURS": ("watch_vanished_hours", _Whole(6, 720)),

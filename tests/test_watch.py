@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rtsales.clock import HOUR, hour_key, iso
+from rtsales.config import load_settings
 from rtsales.store import open_db, transaction
 from rtsales.views.watch import Thresholds, watch_report
 from tests.watch_data import NEWEST, NOW, PRICE, START, US, Units, build, hour, steady
@@ -18,7 +19,7 @@ from tests.watch_data import NEWEST, NOW, PRICE, START, US, Units, build, hour, 
 def _watch(path: Path, *, now: datetime = NOW, **options: Any) -> dict[str, Any]:
     db = open_db(path)
     try:
-        return watch_report(db, [US], Thresholds(), now, **options)
+        return watch_report(db, [US], Thresholds.of(), now, **options)
     finally:
         db.conn.close()
 
@@ -62,12 +63,22 @@ def test_no_drop_below_the_minimum_baseline(tmp_path: Path) -> None:
     assert _flags(tmp_path / "w.db", {"B0SLOW0001": steady(3, zero=(hour("03-20T06"), hour("03-21T00")))}) == {}
 
 
-def test_a_spike_is_flagged_in_its_first_hour_with_the_extra_revenue(tmp_path: Path) -> None:
-    flags = _flags(tmp_path / "w.db", {"B0SPIKE001": steady(6, times=5, during=(hour("03-20T11"), hour("03-21T00")))})
+def test_a_spike_is_flagged_once_it_lasts_two_hours_with_the_extra_revenue(tmp_path: Path) -> None:
+    flags = _flags(tmp_path / "w.db", {"B0SPIKE001": steady(6, times=5, during=(hour("03-20T10"), hour("03-21T00")))})
     spike = flags[("B0SPIKE001", "spike")]
     assert (spike["start_hour"], [(h["units"], h["baseline"]) for h in spike["hours"]]) == (
-        "2026-03-20T11:00:00Z", [(30, 6)])
-    assert spike["revenue"] == 24 * PRICE
+        "2026-03-20T10:00:00Z", [(30, 6), (30, 6)])
+    assert spike["revenue"] == 2 * 24 * PRICE
+
+
+def test_one_busy_hour_is_a_spike_only_with_watch_spike_hours_1(tmp_path: Path) -> None:
+    path = build(tmp_path / "w.db", {"B0SPIKE001": steady(6, times=5, during=(hour("03-20T11"), hour("03-21T00")))})
+    assert _watch(path)["flags"] == []
+    db = open_db(path)
+    one = Thresholds.of(load_settings(environ={"WATCH_SPIKE_HOURS": "1"}))
+    spike = watch_report(db, [US], one, NOW)["flags"]
+    db.conn.close()
+    assert [(f["kind"], f["start_hour"], f["revenue"]) for f in spike] == [("spike", "2026-03-20T11:00:00Z", 240.0)]
 
 
 def test_a_slow_seller_tripling_is_no_spike_below_the_minimum_baseline(tmp_path: Path) -> None:
@@ -180,7 +191,7 @@ def test_baselines_leave_out_the_hours_of_events_reported_before(tmp_path: Path)
 def test_flags_are_sorted_by_revenue_at_stake(tmp_path: Path) -> None:
     zero = (hour("03-20T10"), hour("03-21T00"))
     build(tmp_path / "w.db", {"B0SMALL001": steady(6, zero=zero), "B0BIG00001": steady(40, zero=zero),
-                              "B0SPIKE001": steady(10, times=4, during=(hour("03-20T11"), hour("03-21T00")))})
+                              "B0SPIKE001": steady(10, times=3, during=(hour("03-20T10"), hour("03-21T00")))})
     assert [f["asin"] for f in _watch(tmp_path / "w.db")["flags"]] == ["B0BIG00001", "B0SPIKE001", "B0SMALL001"]
 
 
@@ -199,6 +210,9 @@ def test_small_counts_that_chance_explains_are_not_flagged(tmp_path: Path) -> No
     # comes out this low (high) once in a few thousand hours: noise, in a catalogue of thousands.
     low = {hour("03-20T10"): 1, hour("03-20T11"): 1}
     assert _flags(tmp_path / "low.db", {"B0DROP0001": lambda h: low.get(h, 6)}) == {}
-    assert _flags(tmp_path / "high.db", {"B0SPIKE001": lambda h: 15 if h == hour("03-20T11") else 5}) == {}
-    assert set(_flags(tmp_path / "more.db", {"B0SPIKE001": lambda h: 20 if h == hour("03-20T11") else 5})) == {
-        ("B0SPIKE001", "spike")}
+    one = Thresholds.of(load_settings(environ={"WATCH_SPIKE_HOURS": "1"}))
+    for units, flagged in ((15, False), (20, True)):
+        path = build(tmp_path / f"high{units}.db", {"B0SPIKE001": lambda h, u=units: u if h == NEWEST else 5})
+        db = open_db(path)
+        assert bool(watch_report(db, [US], one, NOW, record=False)["flags"]) is flagged, units
+        db.conn.close()

@@ -17,7 +17,7 @@ ZERO = (hour("03-20T10"), hour("03-21T00"))
 def _flags(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     db = open_db(path)
     try:
-        return {(f["asin"], f["kind"]): f for f in watch_report(db, [US], Thresholds(), NOW, record=False)["flags"]}
+        return {(f["asin"], f["kind"]): f for f in watch_report(db, [US], Thresholds.of(), NOW, record=False)["flags"]}
     finally:
         db.conn.close()
 
@@ -55,7 +55,7 @@ def test_sellable_units_at_zero_are_attached_and_explain_the_drop(tmp_path: Path
 
 
 def test_stock_is_attached_to_a_spike_too(tmp_path: Path) -> None:
-    path = build(tmp_path / "k.db", {"B0SPIKE001": steady(6, times=5, during=(hour("03-20T11"), hour("03-21T00")))})
+    path = build(tmp_path / "k.db", {"B0SPIKE001": steady(6, times=5, during=(hour("03-20T10"), hour("03-21T00")))})
     add_kind(path, "inventory", {"B0SPIKE001": steady(80)})
     spike = _flags(path)[("B0SPIKE001", "spike")]
     assert (spike["stock"], spike["stock_hour"], spike["why"]) == (80, "2026-03-20T11:00:00Z", None)

@@ -5,7 +5,8 @@ Both are off by default, so every existing seed keeps its numbers exactly.
 `Demand` makes the sales truth look like a vendor with real volume: each ASIN has a
 rate of its own (about half of them busy, 5-30 units an hour at the day's mean, the rest
 slow), shaped by the hour of the marketplace's local day (a quiet night, a busy evening)
-and by a level of the day; an hour's units are a Poisson draw around that mean. A busy
+and by a level of the day; an hour's units are a Poisson draw around that mean times a
+burst of the hour's own (sales are burstier than a Poisson count, as real ones are). A busy
 catalogue sells somewhere every hour, so `no_sales_rate` does not apply (quiet windows do).
 
 An `Event` changes one ASIN of one marketplace over [start, end), hours known in advance:
@@ -43,6 +44,13 @@ class Demand:
     slow_rate: tuple[float, float] = (0.2, 3.0)
     night_share: float = 0.5  # the quietest hour's rate as a share of the day's mean (the busiest: 2 - this)
     day_swing: float = 0.15  # a day's level: 1 +/- this
+    burst: float = 0.25  # an hour's own swing around its mean (coefficient of variation): sales come in bursts
+
+    def hour_factor(self, rng: random.Random) -> float:
+        """A gamma draw with mean 1: the units of an hour vary more than a Poisson count (overdispersed)."""
+        if self.burst <= 0:
+            return 1.0
+        return rng.gammavariate(1 / self.burst ** 2, self.burst ** 2)
 
     def shape(self, marketplace_id: str, hour: datetime) -> float:
         """The hour's rate as a share of the day's mean: lowest at 04:00 local, highest at 16:00."""

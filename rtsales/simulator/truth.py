@@ -220,11 +220,11 @@ class SalesTruth:
         return self._priced(rng, asin, price, units)
 
     def _demand_lines(self, marketplace_id: str, hour: datetime, catalogue: list[str]) -> list[_Line]:
-        """A Poisson draw of each ASIN's expected units; ASINs that sold none have no row."""
+        """A Poisson draw around each ASIN's expected units times the hour's burst; ASINs that sold none have no row."""
         lines = []
         for asin in catalogue:
             rng = self._rng("demand-line", marketplace_id, hour_key(hour), asin)
-            units = poisson(rng, self.expected_units(marketplace_id, asin, hour))
+            units = poisson(rng, self.expected_units(marketplace_id, asin, hour) * self.demand.hour_factor(rng))
             if units:
                 lines.append(self._priced(rng, asin, self.price_cents(marketplace_id, asin), units))
         return lines

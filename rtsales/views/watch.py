@@ -14,8 +14,9 @@ still be revised):
 
 * drop: hours in a row at or below WATCH_DROP_RATIO x baseline, reported once WATCH_DROP_HOURS
   of them in a row average a baseline of at least WATCH_MIN_BASELINE_UNITS;
-* spike: hours at or above WATCH_SPIKE_RATIO x the baseline (or x WATCH_MIN_BASELINE_UNITS,
-  whichever is more, so that a slow seller's 3 units are no spike);
+* spike: WATCH_SPIKE_HOURS hours in a row at or above WATCH_SPIKE_RATIO x the baseline (or x
+  WATCH_MIN_BASELINE_UNITS, whichever is more, so that a slow seller's 3 units are no spike):
+  sales come in bursts, and one busy hour alone is too often nothing;
 * conversion: as a drop, with no units at all while glance views stay at or above
   WATCH_VIEWS_RATIO x their own baseline (traffic data needed);
 
@@ -35,7 +36,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -55,20 +56,23 @@ KINDS = ("drop", "spike", "conversion", "new", "vanished")
 
 @dataclass(frozen=True)
 class Thresholds:
-    baseline_days: int = 14
-    min_baseline: float = 5.0
-    drop_hours: int = 2
-    drop_ratio: float = 0.25
-    spike_ratio: float = 3.0
-    views_ratio: float = 0.5
-    vanished_hours: int = 24
-    chance: float = 1e-5
+    """The WATCH_* settings (each field is a setting's name without the prefix)."""
+
+    baseline_days: int
+    min_baseline_units: float
+    drop_hours: int
+    drop_ratio: float
+    spike_hours: int
+    spike_ratio: float
+    views_ratio: float
+    vanished_hours: int
+    chance: float
 
     @classmethod
-    def of(cls, settings: Settings) -> Thresholds:
-        return cls(settings.watch_baseline_days, settings.watch_min_baseline_units, settings.watch_drop_hours,
-                   settings.watch_drop_ratio, settings.watch_spike_ratio, settings.watch_views_ratio,
-                   settings.watch_vanished_hours, settings.watch_chance)
+    def of(cls, settings: Settings | None = None) -> Thresholds:
+        """From the settings (their defaults without any)."""
+        chosen = settings or Settings()
+        return cls(**{f.name: getattr(chosen, f"watch_{f.name}") for f in fields(cls)})
 
 
 @dataclass
@@ -147,7 +151,7 @@ class _Judge:
         return [b is not None and units[i] <= self.t.drop_ratio * b for i, b in enumerate(base)]
 
     def _high(self, asin: str, base: list[float | None]) -> list[bool]:
-        units, floor = self.lane.units[asin], self.t.min_baseline
+        units, floor = self.lane.units[asin], self.t.min_baseline_units
         return [b is not None and units[i] >= self.t.spike_ratio * max(b, floor) for i, b in enumerate(base)]
 
     def _unconverted(self, asin: str, base: list[float | None], views: list[float | None]) -> list[bool]:
@@ -159,7 +163,8 @@ class _Judge:
               marked: list[bool]) -> Iterator[Flag]:
         units = self.lane.units[asin]
         for first, last in _spans(marked, self.first):
-            if last < self.reported or (kind != "spike" and not self._meaningful(base, first, last)):
+            lasted = last - first + 1 >= self.t.spike_hours if kind == "spike" else self._meaningful(base, first, last)
+            if last < self.reported or not lasted:
                 continue
             hours = range(first, last + 1)
             seen, expected = sum(max(0, units[i]) for i in hours), sum(base[i] or 0 for i in hours)
@@ -173,7 +178,7 @@ class _Judge:
     def _meaningful(self, base: list[float | None], first: int, last: int) -> bool:
         """Some WATCH_DROP_HOURS hours in a row of the run have a baseline of WATCH_MIN_BASELINE_UNITS or more."""
         k = self.t.drop_hours
-        return any(statistics.fmean(b or 0 for b in base[j:j + k]) >= self.t.min_baseline
+        return any(statistics.fmean(b or 0 for b in base[j:j + k]) >= self.t.min_baseline_units
                    for j in range(first, last - k + 2))
 
     def _new(self, asin: str) -> Iterator[Flag]:
