@@ -4,6 +4,9 @@ credentials, and never a database created."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -100,3 +103,17 @@ def test_a_read_only_database_is_watched_without_recording_or_refused_with_the_w
         refused = run_python(["-m", "rtsales", "--db", "ro.db", "watch"], shared, env)
         assert refused.returncode == 1 and "ro.db is read-only" in refused.stderr
         assert "rtsales watch --no-record" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_watch_loads_no_api_client(tmp_path: Path) -> None:
+    """No API call is possible: httpx, tenacity and pydantic are never imported."""
+    db = _database(tmp_path)
+    out = tmp_path / "modules.txt"
+    code = ("import atexit, runpy, sys\n"
+            f"atexit.register(lambda: open({str(out)!r}, 'w').write(' '.join(sys.modules)))\n"
+            f"sys.argv = ['rtsales', '--db', {str(db)!r}, 'watch', '--no-record']\n"
+            "runpy.run_module('rtsales', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], env={"PATH": os.environ["PATH"], "RTSALES_NOW": iso(NOW)},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "B0DROP0001" in done.stdout, done.stderr
+    assert not {"httpx", "tenacity", "pydantic"} & set(out.read_text().split())
