@@ -9,7 +9,7 @@ import typer
 from rtsales.commands.options import JsonOption, KindOption, MarketplaceOption, check_kind, check_marketplace, examples
 
 audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late revisions.", no_args_is_help=True,
-                        epilog=examples("rtsales audit daily", "rtsales audit weekly -m DE --json"))
+                        epilog=examples("rtsales audit daily", "rtsales audit daily --kind traffic", "rtsales audit weekly -m DE --json"))
 
 
 def _marketplaces(ctx: typer.Context, marketplace: str | None, command: str) -> tuple[str, ...]:
@@ -104,7 +104,10 @@ def sales(
                                                     help="Hour by hour against the same hours of the day before or "
                                                          "a week before, with a bar per row.")] = None,
 ) -> None:
-    """Totals from the local database (no API call): works during a cooldown, showing last known data."""
+    """Totals from the local database (no API call): works during a cooldown, showing last known data.
+
+    When the window holds traffic or inventory (REPORT_TYPES keeps them), glance views, conversion
+    (units per glance view) and sellable units stand beside the sales."""
     from rtsales import render
     from rtsales.errors import UsageError
     from rtsales.views.sales import sales_summary

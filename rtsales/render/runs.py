@@ -15,6 +15,7 @@ from rich.text import Text
 from rtsales import figures, logs
 from rtsales.clock import format_duration, show_instant
 from rtsales.figures import money as _money
+from rtsales.kinds import KINDS
 from rtsales.render.base import console, err_console, error, info, table, text, warn
 
 
@@ -33,9 +34,13 @@ def sync_result(result: Any) -> None:
         t, ledger = m.tally, m.ledger
         state = m.state if m.state != "worked" else _worked(t)
         rows.append([m.marketplace_id, state, t.reports_created, t.hours_applied, t.rows_written,
-                     t.hours_failed, f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"])
+                     t.hours_failed, _done(ledger)])
     table(f"rtsales sync at {show_instant(result.started_at, result.started_at)}",
           ["marketplace", "state", "reports", "applied", "rows", "failed", "done/total"], rows)
+    if any(len(m.kinds) > 1 for m in result.marketplaces):
+        table("per report kind", ["marketplace", "report", "done/total", "newest hour held"],
+              [[m.marketplace_id, kind, _done(k["ledger"]), _ended(k["newest_age_minutes"])]
+               for m in result.marketplaces for kind, k in m.kinds.items()])
     for m in result.marketplaces:
         if m.stolen_from:
             warn(f"{m.marketplace_id}: took over an expired lock from {m.stolen_from}")
@@ -43,6 +48,14 @@ def sync_result(result: Any) -> None:
         info(f"{audit['kind']} audit started for {audit['marketplace_id']}: {audit['hours']} hours re-opened")
     if result.quota_hit:
         warn(f"{result.quota_hit}; cooldown due to SP-API quota (until {until})")
+
+
+def _done(ledger: dict[str, int]) -> str:
+    return f"{ledger.get('APPLIED', 0)}/{sum(ledger.values())}"
+
+
+def _ended(age_minutes: int | None) -> str:
+    return "none held" if age_minutes is None else f"ended {format_duration(age_minutes * 60)} ago"
 
 
 def _worked(tally: Any) -> str:
@@ -77,23 +90,32 @@ def demo_cycle(number: int, result: Any) -> None:
     """One line for each demo cron run worth seeing, and a heartbeat every six simulated hours."""
     created = sum(m.tally.reports_created for m in result.marketplaces)
     applied = sum(m.tally.hours_applied for m in result.marketplaces)
+    lanes = sum(len(m.kinds) or 1 for m in result.marketplaces)  # a live refresh each is the steady state
     stamp = result.started_at[:16].replace("T", " ")
     until = show_instant(result.cooldown_until, result.started_at)
     if result.quota_hit:
         console.print(f"{stamp}  [red]429 from SP-API[/]: every call stops; cooldown until {until}")
     elif result.skipped == "cooldown":
         console.print(f"{stamp}  [yellow]skipped[/] (exit 75): cooling down until {until}")
-    elif created > 2 * len(result.marketplaces) or result.audits:
+    elif created > lanes or result.audits:
         audits = f"; {len(result.audits)} daily audit(s) started" if result.audits else ""
         console.print(f"{stamp}  {created} report(s) requested, {applied} hour(s) applied{audits}{_fresh(result)}")
     elif number % 24 == 0:
-        console.print(f"{stamp}  [dim]steady: one live refresh per marketplace per run{_fresh(result)}[/]")
+        console.print(f"{stamp}  [dim]steady: live refreshes only{_fresh(result)}[/]")
 
 
 def _fresh(result: Any) -> str:
-    """How fresh the newest hour in the database is, as of this run."""
+    """How fresh the newest hour in the database is, as of this run: of the run's first kind, then
+    of its other kinds (traffic, say, comes an hour later)."""
     ages = [m.newest_age_minutes for m in result.marketplaces if m.newest_age_minutes is not None]
-    return f"; newest hour held ended {format_duration(min(ages) * 60)} ago" if ages else ""
+    if not ages:
+        return ""
+    others: dict[str, list[int]] = {}
+    for m in result.marketplaces:
+        for kind, k in list(m.kinds.items())[1:]:
+            others.setdefault(kind, []).extend([k["newest_age_minutes"]] if k["newest_age_minutes"] is not None else [])
+    rest = ", ".join(f"{kind} {format_duration(min(found) * 60)}" for kind, found in others.items() if found)
+    return f"; newest hour held ended {format_duration(min(ages) * 60)} ago" + (f" ({rest})" if rest else "")
 
 
 def demo_summary(calls: dict[str, dict[str, int]], cycles: int) -> None:
@@ -135,10 +157,12 @@ def hour_progress(title: str, enabled: bool = True) -> Iterator[Callable[[int, i
 
 
 def audit_report(report: dict[str, Any]) -> None:
-    rows = [[m["marketplace_id"], m["hours"], m["hours_changed"], m["hours_inconclusive"], m["units_delta"],
-             _money(m["revenue_delta"]), "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
+    rows = [[m["marketplace_id"], m["report_kind"], m["hours"], m["hours_changed"], m["hours_inconclusive"],
+             f"{m['units_delta']:+,} {KINDS[m['report_kind']].measure}",
+             _money(m["revenue_delta"]) if KINDS[m["report_kind"]].currency else "",
+             "done" if m["finished_at"] else "in progress"] for m in report["marketplaces"]]
     table(f"{report['kind']} audit: {report['reports_created']} report(s) requested",
-          ["marketplace", "hours re-fetched", "hours changed", "inconclusive", "units delta", "revenue delta",
+          ["marketplace", "report", "hours re-fetched", "hours changed", "inconclusive", "change", "revenue delta",
            "state"], rows)
     if any(m["hours_inconclusive"] for m in report["marketplaces"]):
         info("Inconclusive: Amazon answered CANCELLED (no data, or asked too often); the stored rows were kept "
@@ -178,7 +202,7 @@ def sales_table(report: dict[str, Any]) -> None:
         warn(f"Cooldown due to SP-API quota (until {show_instant(report['cooldown_until'], report['now_utc'])}): "
              "showing last known data")
     _figures(figures.sales_table(report))
-    for note in figures.sales_notes(report["rows"]):
+    for note in figures.sales_notes(report):
         info(note)
 
 
@@ -191,10 +215,13 @@ def sales_compare(report: dict[str, Any]) -> None:
 
 
 def sales_csv(report: dict[str, Any]) -> None:
-    by_hour = report.get("by", "hour") == "hour"
+    by = report.get("by", "hour")  # --compare is hour by hour
+    by_hour, kinds = by == "hour", report.get("report_kinds", ["sales"])
     compared = ["reference_hour", "reference_units", "reference_revenue", "reference_held", "change_percent"]
-    fields = ["marketplace_id", "hour" if by_hour else "asin", *(["hour_local"] if by_hour else ["title"]),
+    fields = ["marketplace_id", by, *(["hour_local"] if by_hour else ["title"]),
               "ordered_units", "ordered_revenue", "currency_code", "final", *(["held"] if by_hour else []),
+              *(["glance_views", "conversion_percent"] if "traffic" in kinds else []),
+              *(["sellable_units", *([] if by_hour else ["sellable_units_hour"])] if "inventory" in kinds else []),
               *(compared if "compare" in report else [])]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

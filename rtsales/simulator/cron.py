@@ -109,6 +109,7 @@ class SimulatedCron:
 
 
 DEMO_MARKER = "demo_database"
+DEMO_REPORT_TYPES = "sales,traffic,inventory"  # the demo shows every kind rtsales keeps
 
 
 def prepare_demo_db(path: Path) -> None:
@@ -131,7 +132,8 @@ def run_demo(db_path: Path, end: datetime, days: int, seed: int,
     """Cron every 15 minutes for `days` of simulated time, with a few injected 429s."""
     prepare_demo_db(db_path)
     start = end - timedelta(days=days)
-    cron = SimulatedCron(db_path, ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"), start, seed=seed)
+    cron = SimulatedCron(db_path, ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"), start, seed=seed,
+                         settings={"REPORT_TYPES": DEMO_REPORT_TYPES})
     cron.db.conn.execute("INSERT INTO rtsales_state VALUES (?, '1', ?)", [DEMO_MARKER, iso(start)])
     cycles = int((end - start) / CRON_INTERVAL)
     # Outside traffic eats the quota on cycles that have SP-API work (a new hour is due

@@ -155,10 +155,10 @@ def collect_status(db: Database, settings: Settings, now: datetime, marketplace:
     refused = access_error(db)
     lag, ttl = timedelta(minutes=settings.safety_lag_minutes), timedelta(minutes=settings.lock_ttl_minutes)
     clock_skew = skew.recent(db, now)
-    live = _live_refresh(db, settings)
+    reach, kinds = Reach(settings, now), known_kinds(db, settings)
+    live = _live_refresh(db, settings, reach)
     history = History(runs.last_sync(db, now, ttl), runs.failing_streak(db), runs.died_since_success(db, now, ttl))
     chosen = [marketplace] if marketplace else known_marketplaces(db, settings)
-    reach, kinds = Reach(settings, now), known_kinds(db, settings)
     marketplaces = []
     for mp in chosen:
         shared = {"marketplace_id": mp, "lock": _lock(db, mp, now, ttl), "configured": _configured(settings, mp),
@@ -205,13 +205,19 @@ def _overall(marketplaces: list[dict[str, Any]]) -> dict[str, str]:
     return {"diagnosis_code": first["diagnosis_code"], "diagnosis": first["diagnosis"]}
 
 
-def _live_refresh(db: Database, settings: Settings) -> dict[str, Any]:
-    """How often the live window is refreshed: LIVE_REFRESH_MINUTES, or slower when the budget is short."""
+def _live_refresh(db: Database, settings: Settings, reach: Reach) -> dict[str, Any]:
+    """How often each lane's live window is refreshed: LIVE_REFRESH_MINUTES, or slower when the budget
+    is short; and per kind how soon after its end a new hour is asked for at that pace (its lag, then
+    at most one live interval)."""
     interval = scheduler.live_interval(settings.live_refresh_minutes, settings.lanes,
                                        scheduler.create_rate(db), settings.quota_budget_percent)
-    return {"configured_minutes": settings.live_refresh_minutes, "effective_minutes": round(interval.seconds / 60),
+    every = round(interval.total_seconds() / 60)
+    kinds = {kind: {"first_seen_within_minutes": round(reach.lag(kind).total_seconds() / 60) + every}
+             for kind in settings.report_types}
+    return {"configured_minutes": settings.live_refresh_minutes, "effective_minutes": every,
             "budget_percent": settings.quota_budget_percent, "settle_hours": settings.settle_hours,
-            "report_kinds": list(settings.report_types), "lanes": settings.lanes}
+            "report_kinds": list(settings.report_types), "lanes": settings.lanes,
+            "marketplaces": len(settings.marketplace_ids), "kinds": kinds}
 
 
 def _rates(db: Database) -> dict[str, dict[str, Any]]:
