@@ -28,7 +28,17 @@ def _busy_asin(sales: SalesTruth) -> str:
     return max(sales.catalogue(US), key=lambda asin: sales.rate(US, asin))
 
 
-def _everything(truths: tuple[SalesTruth, TrafficTruth, InventoryTruth], hour: datetime,
+Truths = tuple[SalesTruth, TrafficTruth, InventoryTruth]
+
+
+def _with_event(kind: str, factor: float = 1.0) -> tuple[Truths, str, Truths]:
+    """(the truths without events, the busiest US ASIN, the truths with an event on it over START..END)."""
+    plain = _linked()
+    asin = _busy_asin(plain[0])
+    return plain, asin, _linked(Event(kind, US, asin, START, END, factor))
+
+
+def _everything(truths: Truths, hour: datetime,
                 asin: str) -> tuple[object, ...]:
     """Every number of the hour but the event ASIN's stock, which keeps what it did not sell."""
     sales, traffic, inventory = truths
@@ -38,9 +48,7 @@ def _everything(truths: tuple[SalesTruth, TrafficTruth, InventoryTruth], hour: d
 
 
 def test_a_stockout_sells_nothing_shows_no_stock_and_keeps_its_shoppers() -> None:
-    plain = _linked()
-    asin = _busy_asin(plain[0])
-    sales, traffic, inventory = _linked(Event("stockout", US, asin, START, END))
+    plain, asin, (sales, traffic, inventory) = _with_event("stockout")
     for hour in DAY:
         inside = START <= hour < END
         assert (asin in sales.final_truth(US, hour)) is not inside, hour
@@ -51,9 +59,7 @@ def test_a_stockout_sells_nothing_shows_no_stock_and_keeps_its_shoppers() -> Non
 
 def test_a_suppressed_listing_sells_nothing_and_is_not_seen_but_keeps_its_stock() -> None:
     # Stock runs down by what sold: a listing that sells nothing keeps at least the stock it had.
-    plain = _linked()
-    asin = _busy_asin(plain[0])
-    sales, traffic, inventory = _linked(Event("suppression", US, asin, START, END))
+    plain, asin, (sales, traffic, inventory) = _with_event("suppression")
     for hour in DAY:
         inside = START <= hour < END
         assert (asin in sales.final_truth(US, hour)) is not inside, hour
@@ -62,18 +68,15 @@ def test_a_suppressed_listing_sells_nothing_and_is_not_seen_but_keeps_its_stock(
 
 
 def test_a_spike_multiplies_the_units_and_revenue_of_its_hours() -> None:
-    plain = _linked()
-    asin = _busy_asin(plain[0])
-    sales, _, _ = _linked(Event("spike", US, asin, START, END, factor=5.0))
+    plain, asin, (sales, _, _) = _with_event("spike", factor=5.0)
     for hour in DAY:
         before, after = plain[0].final_truth(US, hour)[asin], sales.final_truth(US, hour)[asin]
-        assert after.units == (before.units * 5 if START <= hour < END else before.units), hour
+        times = 5 if START <= hour < END else 1
+        assert (after.units, after.revenue_cents) == (before.units * times, before.revenue_cents * times), hour
 
 
 def test_an_event_changes_only_its_asin_and_its_hours() -> None:
-    plain = _linked()
-    asin = _busy_asin(plain[0])
-    changed = _linked(Event("stockout", US, asin, START, END))
+    plain, asin, changed = _with_event("stockout")
     for hour in DAY:
         if START <= hour < END:
             continue
