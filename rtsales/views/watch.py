@@ -51,7 +51,6 @@ JUDGED_HOURS = 48
 REPORTED_HOURS = 24
 MIN_SAMPLES = 5
 LOST_VIEWS_SHARE = 0.2  # a drop whose glance views fell below this share of theirs: the listing is not seen
-KINDS = ("drop", "spike", "conversion", "new", "vanished")
 
 
 @dataclass(frozen=True)
@@ -168,11 +167,10 @@ class _Judge:
                 continue
             hours = range(first, last + 1)
             seen, expected = sum(max(0, units[i]) for i in hours), sum(base[i] or 0 for i in hours)
-            chance = poisson_above(seen, expected) if kind == "spike" else poisson_below(seen, expected)
-            if chance >= self.t.chance:
-                continue
             sign = 1 if kind == "spike" else -1
-            gap = sum(max(0.0, sign * (self.lane.units[asin][i] - (base[i] or 0))) for i in hours)
+            if (poisson_above if sign > 0 else poisson_below)(seen, expected) >= self.t.chance:
+                continue  # within what chance gives
+            gap = sum(max(0.0, sign * (units[i] - (base[i] or 0))) for i in hours)
             yield self._flag(asin, kind, first, last, base, views, sign * gap * self.lane.price(asin))
 
     def _meaningful(self, base: list[float | None], first: int, last: int) -> bool:
