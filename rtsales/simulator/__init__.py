@@ -1,7 +1,8 @@
 """The built-in SP-API simulator: Login with Amazon + Reports API 2021-06-30.
 
-It serves GET_VENDOR_REAL_TIME_SALES_REPORT from deterministic ground truth
-(`SalesTruth`), with usage plans, the report lifecycle, pre-signed document URLs
+It serves the three real-time vendor reports (sales, traffic, inventory) from one
+deterministic ground truth (`SalesTruth`, and `TrafficTruth` and `InventoryTruth` built
+on it: glance views cover the units sold, an ASIN out of stock sells nothing), with usage plans, the report lifecycle, pre-signed document URLs
 and seeded faults, all in simulated time. Use it in-process,
 
     sim = Simulator(seed=0, clock=FrozenClock(...))

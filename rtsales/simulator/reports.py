@@ -9,9 +9,10 @@ error document; a report marked cancel (the p_cancel fault) ends CANCELLED even 
 its window has rows, as Amazon cancels reports requested too often.
 
 All three real-time report types are made, from one ground truth: sales from
-`SalesTruth`, traffic and inventory from `kinds_truth` built on it (inventory does
-not gate sales here, so every seed's sales stay as they were). Each type's window
-limits are the ones its schema states.
+`SalesTruth`, traffic and inventory from `kinds_truth` built on it. The inventory
+truth gates the sales truth: an ASIN whose stock has run out sells nothing in that
+hour, so the sales every report type shows and the stock are one history. Each
+type's window limits are the ones its schema states.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class ReportBook:
             raise ValueError("need 0 <= queue_seconds <= processing_seconds")
         self.truth = truth
         self.traffic = TrafficTruth(truth)
-        self.inventory = InventoryTruth(truth, stops_sales=False)
+        self.inventory = InventoryTruth(truth)  # stops an ASIN's sales while its stock is out
         self.builders: dict[str, Builder] = {
             REPORT_TYPE: partial(sales_document, truth),
             TRAFFIC_REPORT_TYPE: partial(traffic_document, self.traffic),

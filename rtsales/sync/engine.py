@@ -157,7 +157,8 @@ class SyncRun:
         horizon = scheduler.Horizon(kind, now, self.oldest(now, kind), self.reach.newest(now, kind),
                                     timedelta(hours=self.settings.settle_hours), self.reach.max_hours(kind))
         return scheduler.plan(self.db.conn, mp, horizon, focus=self.focus,
-                              live_due=scheduler.live_due(self.db, f"{kind}:{mp}", now, live_interval))
+                              live_due=scheduler.live_due(self.db, f"{kind}:{mp}", now, live_interval),
+                              live_early=scheduler.live_due(self.db, f"{kind}:{mp}", now, live_interval, share=0.5))
 
     def live_interval(self) -> timedelta:
         """LIVE_REFRESH_MINUTES, or slower for every lane alike when the budget is short."""

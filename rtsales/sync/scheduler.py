@@ -82,15 +82,20 @@ def live_interval(refresh_minutes: int, lanes: int, rate: float, budget_percent:
 
 
 def plan(conn: sqlite3.Connection, marketplace_id: str, horizon: Horizon, *, live_due: bool,
-         focus: Collection[str] | None = None) -> list[Job]:
-    """Every job this lane wants now, in priority order (the engine may stop anywhere)."""
+         focus: Collection[str] | None = None, live_early: bool = False) -> list[Job]:
+    """Every job this lane wants now, in priority order (the engine may stop anywhere).
+
+    `live_early` (half the live interval has passed): a new hour's first fetch takes the live
+    refresh along now instead of leaving it for later, so a lane whose refresh slipped off the
+    hour (a budget ran out) comes back in phase and costs one report an hour, not two."""
     if focus is not None:  # fill-day: only its hours, every one of them, fetched or not
         return _focus(conn, marketplace_id, horizon, focus)
-    live = _live_keys(conn, marketplace_id, horizon) if live_due else []
+    gaps = claimable(conn, marketplace_id, horizon.now, horizon.oldest, kind=horizon.kind)
+    fresh = any(parse_hour(key) >= horizon.live_start() for key, _ in gaps)
+    live = _live_keys(conn, marketplace_id, horizon) if live_due or (live_early and fresh) else []
     settle = _settle_rows(conn, marketplace_id, horizon)
     live += _adjacent(live, [key for key, _ in settle])  # settle fetches ride along in the live refresh
     settle = [row for row in settle if row[0] not in live]
-    gaps = claimable(conn, marketplace_id, horizon.now, horizon.oldest, kind=horizon.kind)
     jobs = _gaps_and_live(marketplace_id, gaps, set(live), horizon)
     jobs += [Job("settle", w) for w in horizon.windows(marketplace_id, settle)]
     jobs += [Job("audit", w) for w in horizon.windows(marketplace_id, _audit_rows(conn, marketplace_id, horizon))]
@@ -179,9 +184,10 @@ def _live_key(lane: str) -> str:
     return f"live_refresh:{lane}"
 
 
-def live_due(db: Database, lane: str, now: datetime, interval: timedelta) -> bool:
+def live_due(db: Database, lane: str, now: datetime, interval: timedelta, share: float = 1.0) -> bool:
+    """The lane's live window was last asked for at least `share` of `interval` ago (or never)."""
     row = db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?", [_live_key(lane)]).fetchone()
-    return row is None or parse_instant(row[0]) + interval - LIVE_JITTER <= now
+    return row is None or parse_instant(row[0]) + interval * share - LIVE_JITTER <= now
 
 
 def fair_order(db: Database, lanes: Collection[str]) -> list[str]:

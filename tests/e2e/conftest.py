@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from rtsales.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, Faults
 from rtsales.simulator.cron import SimulatedCron
 from tests.conftest import at
 
@@ -32,3 +32,16 @@ def loopback_env(base_url: str, db_path: Path, **extra: str) -> dict[str, str]:
     return {"LWA_CLIENT_ID": DEFAULT_CLIENT_ID, "LWA_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
             "LWA_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN, "MARKETPLACE_IDS": US, "SPAPI_ENDPOINT": base_url,
             "LWA_TOKEN_URL": f"{base_url}/auth/o2/token", "RTSALES_DB": str(db_path), **extra}
+
+
+def fatal_gap_fill(c: SimulatedCron) -> None:
+    """A run whose every report ends FATAL, then one without faults that collects them: every window
+    fails and is split (its hours FAILED, each with half the window's size as its cap)."""
+    c.sim.set_faults(Faults(p_fatal=1.0))
+    c.cycle()
+    c.sim.set_faults(Faults())
+    c.cycle()
+    failed = c.db.conn.execute("SELECT DISTINCT window_cap, last_error FROM vendor_rt_sales_hour_ledger "
+                               "WHERE status = 'FAILED'").fetchall()
+    assert failed and all("FATAL" in error for _, error in failed)
+    assert {cap for cap, _ in failed} <= {12, 11}  # halves of 24- and 23-hour windows

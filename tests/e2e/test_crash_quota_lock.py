@@ -41,16 +41,21 @@ def _kill_once(monkeypatch: pytest.MonkeyPatch, owner: Any, attr: str, call_firs
     return fired
 
 
+def kill_a_sync(c: SimulatedCron, monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    """Run `sync` and kill it at `point` of KILL_POINTS; it must really have died there."""
+    fired = _kill_once(monkeypatch, *KILL_POINTS[point])
+    with pytest.raises(Crash):
+        c.run_command("sync")
+    assert fired == [1]
+
+
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_killed_at_each_step_loses_nothing(cron: Callable[..., SimulatedCron], monkeypatch: pytest.MonkeyPatch,
                                            point: str) -> None:
     c = cron((US,))
     if point != "after_create":
         c.cycle()  # reports exist; the kill comes while collecting them
-    fired = _kill_once(monkeypatch, *KILL_POINTS[point])
-    with pytest.raises(Crash):
-        c.run_command("sync")
-    assert fired == [1]
+    kill_a_sync(c, monkeypatch, point)
     holder = lock.current(c.db, US)
     assert holder is not None  # a killed process leaves its lease behind
     c.clock.advance(timedelta(minutes=15))  # the next cron run: the dead lease has expired

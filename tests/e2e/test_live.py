@@ -199,3 +199,21 @@ def test_a_failed_hour_waiting_for_its_retry_does_not_stall_the_live_refresh_abo
     c.transport = meddler
     c.cycle()
     assert meddler.created and meddler.created[-1][1] > failed  # the hours above it were refreshed
+
+
+def test_a_live_refresh_that_slipped_off_the_hour_rides_with_the_next_new_hour(
+        cron: Callable[..., SimulatedCron]) -> None:
+    """A lane whose refresh slipped to :25 (a budget ran out) would cost two reports an hour for good:
+    the new hour's fetch at :07 and the refresh at :37. Past half its interval, the refresh rides
+    along with the new hour instead, and the lane is back to one report an hour."""
+    c = cron((US,), settings={**NO_AUDITS, "LIVE_REFRESH_MINUTES": "60"})
+    c.settle(20)
+    while c.clock.now().minute != 7:  # cron at :07, :22, :37, :52; a new hour is due at :07
+        c.cycle()
+    slipped = c.clock.now() - timedelta(minutes=42)
+    c.db.conn.execute("UPDATE rtsales_state SET value = ? WHERE key = ?", [iso(slipped), f"live_refresh:sales:{US}"])
+    before = c.sim.log.count("createReport")
+    for _ in range(8):  # two hours of cron
+        c.cycle()
+    assert c.sim.log.count("createReport") - before == 2
+    assert c.pending() == 0

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from rtsales.clock import iso
-from rtsales.simulator import Faults
 from rtsales.simulator.cron import SimulatedCron
-from tests.e2e.conftest import CA, START, US
+from tests.e2e.conftest import CA, START, US, fatal_gap_fill
 
 
 def _ledger(cron: SimulatedCron, mp: str = US) -> dict[str, int]:
@@ -77,14 +76,8 @@ def test_cancelled_window_is_applied_as_zero_rows(cron: Callable[..., SimulatedC
 
 
 def test_fatal_window_is_split_and_retried_later(cron: Callable[..., SimulatedCron]) -> None:
-    c = cron((US,), faults=Faults(p_fatal=1.0))
-    c.cycle()
-    c.sim.set_faults(Faults())
-    c.cycle()
-    failed = c.db.conn.execute("SELECT DISTINCT window_cap, last_error FROM vendor_rt_sales_hour_ledger "
-                               "WHERE status = 'FAILED'").fetchall()
-    assert failed and all("FATAL" in error for _, error in failed)
-    assert {cap for cap, _ in failed} <= {12, 11}  # halves of 24- and 23-hour windows
+    c = cron((US,))
+    fatal_gap_fill(c)
     creates = c.sim.log.count("createReport")
     c.settle(40)
     assert c.pending() == 0
