@@ -10,7 +10,9 @@ marketplace drawn from the seed (`plan_events`: stock-out, suppression and spike
 sales, traffic and inventory, as `REPORT_TYPES=sales,traffic,inventory` would; its first run
 fetches the LOOKBACK_DAYS=7 before the start, so baselines exist from the first day and
 `--days` days are all measured. After every cron run that brought a new hour, `watch_report`
-(what `rtsales watch` runs) judges every marketplace and remembers what it reported.
+(what `rtsales watch` runs) judges every marketplace and remembers what it reported. Stock that
+runs out stops sales in the simulator (its stock gate): those natural stock-outs are events too,
+read from its inventory truth (hours an ASIN has no sellable units), from the first hour held.
 
 * precision: reported events (each once) that match a true event: same marketplace and ASIN,
   hours that overlap, and a kind that fits (drop, conversion or vanished for a stock-out or a
@@ -49,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from rtsales.clock import HOUR, FrozenClock, format_duration, parse_hour, parse_instant  # noqa: E402
 from rtsales.simulator import Demand, Event, Simulator, plan_events  # noqa: E402
 from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
-from rtsales.views.watch import Thresholds, watch_report  # noqa: E402
+from rtsales.views.watch import Thresholds, _spans, watch_report  # noqa: E402
 from rtsales.views.watch_data import newest_held  # noqa: E402
 
 MARKETPLACES = ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A1F83G8C2ARO7P", "A1PA6795UKMFR9")
@@ -88,6 +90,18 @@ def _scored(sim: Simulator, event: Event) -> bool:
     return event.hours >= SCORED_HOURS and mean >= SCORED_UNITS
 
 
+def natural_stockouts(sim: Simulator, start: datetime, end: datetime) -> list[Event]:
+    """The hours [start, end) in which an ASIN had no sellable units (so no sales), as stock-out events."""
+    found = []
+    hours = [start + i * HOUR for i in range(int((end - start) / HOUR))]
+    for mp in MARKETPLACES:
+        for asin in sim.truth.catalogue(mp):
+            out = [not sim.reports.inventory.in_stock(mp, hour, asin) for hour in hours]
+            found += [Event("stockout", mp, asin, hours[first], hours[last] + HOUR)
+                      for first, last in _spans(out, 0)]
+    return found
+
+
 def run(seed: int, days: int, per_marketplace: int, asins: int, keep: Path | None = None) -> Outcome:
     clock = FrozenClock(START)
     sim = Simulator(seed=seed, clock=clock, demand=Demand(), asins_per_marketplace=asins)
@@ -96,7 +110,9 @@ def run(seed: int, days: int, per_marketplace: int, asins: int, keep: Path | Non
     for event in plan_events(random.Random(seed), catalogues, first, START.replace(minute=0) + days * DAY,
                              per_marketplace):
         sim.truth.add_event(event)
-    outcome = Outcome(seed, list(sim.truth.events), [e for e in sim.truth.events if _scored(sim, e)])
+    events = [*sim.truth.events, *natural_stockouts(sim, START.replace(minute=0) - 7 * DAY,
+                                                    START.replace(minute=0) + days * DAY)]
+    outcome = Outcome(seed, events, [e for e in events if _scored(sim, e)])
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=data_dir()) as folder:
         cron = SimulatedCron(Path(folder) / "watch.db", MARKETPLACES, START, simulator=sim, settings=SETTINGS)
