@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/quota.py
 	$(BIN)/python bench/freshness.py
+	$(BIN)/python bench/kinds.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/status.py
 	$(BIN)/python bench/idle.py

@@ -10,11 +10,13 @@ shared with the simulator, so the run waits for its reports as it does in produc
 (RUN_BUDGET_SECONDS=600 bounds it); the next run starts at the next tick. The engine
 strategies first fill the 7-day gap of a new store (CATCH_UP); then `--days` are measured:
 
-* first appearance: after every run, the hours that hold data (data_state != 'none') and
-  were not seen before are stamped with the run's end instant; minutes from the hour's end;
+* first appearance: after every run (and, for the engine, after each of its polls: a run
+  that waits for createReport tokens commits hours long before it ends), the hours that hold
+  data (data_state != 'none') and were not seen before are stamped with that instant;
+  minutes from the hour's end;
 * final numbers: minutes from the instant the hour's numbers stopped changing in the
-  simulator's truth (the settle instant) until the end of the run after which the store
-  holds exactly the final numbers; an hour that never gets them counts as "never";
+  simulator's truth (the settle instant) until the end of the run (or poll) after which the
+  store holds exactly the final numbers; an hour that never gets them counts as "never";
 * createReport and getReportDocument per marketplace per day, as a share of Amazon's plan
   (0.0167/s, about 1,443 a day each), counted over the measured days only; 429s anywhere.
 
@@ -23,7 +25,8 @@ calls no longer counted) until every measured hour holds its final numbers, at m
 TAIL_MAX: a daily audit period plus the revision period. Strategies: "before" is the old
 defaults through the real engine (see STRATEGIES), "desktop app" re-fetches the last three
 whole hours every 15 minutes with rtsales' own client and ingest, "rtsales" is the engine
-at its defaults. Deterministic: one run per row is the figure.
+at its defaults. Deterministic: one run per row is the figure. A strategy's REPORT_TYPES
+setting measures every kind it names, each against its own truth (bench/kinds.py does).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, data_dir, machine, table  # noqa: E402
@@ -45,7 +49,7 @@ from rtsales.clock import HOUR, floor_hour, hour_key, iso, parse_hour, parse_ins
 from rtsales.config import Settings  # noqa: E402
 from rtsales.quota import SPAPI_PLANS, Pacer  # noqa: E402
 from rtsales.simulator.cron import CRON_INTERVAL, SimulatedCron  # noqa: E402
-from rtsales.simulator.truth import SETTLE_FRACTIONS, SalesTruth  # noqa: E402
+from rtsales.simulator.truth import SETTLE_FRACTIONS  # noqa: E402
 from rtsales.store import transaction  # noqa: E402
 from rtsales.sync.engine import POLL_INTERVAL, SyncRun  # noqa: E402
 from rtsales.sync.ledger import HourStatus, Window, in_flight, seed, window_of  # noqa: E402
@@ -82,12 +86,25 @@ STRATEGIES = {
 }
 
 
-def settle_instant(truth: SalesTruth, mp: str, hour: datetime) -> datetime:
+class Truth(Protocol):
+    """A kind's ground truth in the simulator (SalesTruth, TrafficTruth, InventoryTruth)."""
+
+    def final_truth(self, marketplace_id: str, hour: datetime) -> Any: ...
+    def observed(self, marketplace_id: str, hour: datetime, at: datetime) -> Any: ...
+
+
+class Hour(NamedTuple):
+    kind: str
+    mp: str
+    key: str
+
+
+def settle_instant(truth: Truth, revision: timedelta, mp: str, hour: datetime) -> datetime:
     """When the hour's observed numbers last change: each revision settles at end + revision x a
     SETTLE_FRACTION, so the first of those instants at which they equal the final numbers."""
     final, end = truth.final_truth(mp, hour), hour + HOUR
     for fraction in (0.0, *SETTLE_FRACTIONS):
-        at = end + truth.revision * fraction
+        at = end + revision * fraction
         if truth.observed(mp, hour, at) == final:
             return at
     raise AssertionError(f"{mp} {hour_key(hour)} never settles")
@@ -119,19 +136,25 @@ def desktop_run(cron: SimulatedCron, clock: SteppingClock) -> None:
 
 
 class Scenario:
-    """One strategy, one store, one simulator: cron ticks and what each run left in the store."""
+    """One strategy, one store, one simulator: cron ticks and what each run left in the store, for
+    every report kind the strategy's REPORT_TYPES names (sales by default)."""
 
     def __init__(self, folder: Path, strategy: Strategy, count: int, days: int, offset: timedelta):
         self.strategy, self.start = strategy, START + offset
         self.cron = SimulatedCron(folder / "freshness.db", MARKETPLACES[:count], self.start, seed=1,
                                   settings=strategy.settings)
+        self.kinds = self.cron.settings.report_types
         self.measure_from = self.start + CATCH_UP
         self.measure_to = self.measure_from + timedelta(days=days)
         ends = [floor_hour(self.measure_from) + i * HOUR for i in range(1, 24 * days + 1)]
-        self.hours = {(mp, hour_key(end - HOUR)): end for mp in MARKETPLACES[:count] for end in ends}
-        self.settles = {(mp, key): settle_instant(self.cron.sim.truth, mp, parse_hour(key)) for mp, key in self.hours}
-        self.first_seen: dict[tuple[str, str], datetime] = {}
-        self.final_at: dict[tuple[str, str], datetime] = {}
+        self.hours = {Hour(kind, mp, hour_key(end - HOUR)): end
+                      for kind in self.kinds for mp in MARKETPLACES[:count] for end in ends}
+        sim, revision = self.cron.sim, self.cron.sim.truth.revision
+        truths: dict[str, Truth] = {"sales": sim.truth, "traffic": sim.reports.traffic,
+                                    "inventory": sim.reports.inventory}
+        self.settles = {h: settle_instant(truths[h.kind], revision, h.mp, parse_hour(h.key)) for h in self.hours}
+        self.first_seen: dict[Hour, datetime] = {}
+        self.final_at: dict[Hour, datetime] = {}
 
     def tick(self, at: datetime) -> None:
         clock = SteppingClock(at)
@@ -139,22 +162,27 @@ class Scenario:
         if self.strategy.desktop:
             desktop_run(self.cron, clock)
         else:
-            SyncRun(self.cron.db, self.cron.settings, clock, self.cron.sim.transport()).run()
+            # Also after each poll: a run that waits for createReport tokens commits hours long before it ends.
+            SyncRun(self.cron.db, self.cron.settings, clock, self.cron.sim.transport(),
+                    on_progress=lambda: self._observe(at, clock.now())).run()
         if clock.now() > at + CRON_INTERVAL:
             raise SystemExit(f"the run at {iso(at)} outlasted the cron interval (ended {iso(clock.now())})")
         self._observe(at, clock.now())
 
     def _observe(self, started: datetime, ended: datetime) -> None:
         """Stamp hours seen for the first time, and hours that now hold exactly their final numbers."""
-        for mp, key, touched in self.cron.db.conn.execute(
-                "SELECT marketplace_id, hour_utc, updated_at >= ? FROM vendor_rt_sales_hour_ledger "
+        for kind, mp, key, touched in self.cron.db.conn.execute(
+                "SELECT report_kind, marketplace_id, hour_utc, updated_at >= ? FROM vendor_rt_sales_hour_ledger "
                 "WHERE data_state != 'none' AND hour_utc >= ?", [iso(started), hour_key(self.measure_from)]):
-            hour = (mp, key)
+            hour = Hour(kind, mp, key)
             if hour not in self.hours:
                 continue
             self.first_seen.setdefault(hour, ended)
-            if touched and hour not in self.final_at and self.cron.stored(mp, key) == self.cron.truth(mp, key):
+            if touched and hour not in self.final_at and self._final(hour):
                 self.final_at[hour] = ended
+
+    def _final(self, hour: Hour) -> bool:
+        return self.cron.stored(hour.mp, hour.key, hour.kind) == self.cron.truth(hour.mp, hour.key, hour.kind)
 
     def all_final(self) -> bool:
         return len(self.final_at) == len(self.hours)
@@ -174,6 +202,11 @@ class Outcome:
 
 
 def run(strategy: Strategy, count: int, days: int, offset: timedelta) -> Outcome:
+    return _outcome(*simulate(strategy, count, days, offset))
+
+
+def simulate(strategy: Strategy, count: int, days: int, offset: timedelta) -> tuple[Scenario, float]:
+    """Catch up, then the measured days and the tail; the scenario (its store closed) and the bench seconds."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=data_dir()) as folder:
         s = Scenario(Path(folder), strategy, count, days, offset)
@@ -187,16 +220,22 @@ def run(strategy: Strategy, count: int, days: int, offset: timedelta) -> Outcome
             s.tick(at)
             at += CRON_INTERVAL
         s.cron.db.conn.close()
-    return _outcome(s, time.perf_counter() - started)
+    return s, time.perf_counter() - started
 
 
 def _minutes(later: datetime | None, earlier: datetime) -> float:
     return NEVER if later is None else (later - earlier).total_seconds() / 60
 
 
-def _outcome(s: Scenario, seconds: float) -> Outcome:
+def delays(s: Scenario) -> tuple[dict[Hour, float], dict[Hour, float]]:
+    """Per measured hour: minutes from its end to its first appearance, and from its settle instant to
+    its final numbers in the store (NEVER if that did not happen)."""
     first = {h: _minutes(s.first_seen.get(h), end) for h, end in s.hours.items()}
-    final = {h: _minutes(s.final_at.get(h), s.settles[h]) for h in s.hours}
+    return first, {h: _minutes(s.final_at.get(h), s.settles[h]) for h in s.hours}
+
+
+def _outcome(s: Scenario, seconds: float) -> Outcome:
+    first, final = delays(s)
     window = (iso(s.measure_from), iso(s.measure_to))
     counted = [e for e in s.cron.sim.log.entries if window[0] <= e.at < window[1]]
     live = timedelta(hours=Settings.settle_hours)  # the default live window, whatever the strategy's
@@ -206,8 +245,8 @@ def _outcome(s: Scenario, seconds: float) -> Outcome:
                    creates=sum(1 for e in counted if e.operation == "createReport"),
                    documents=sum(1 for e in counted if e.operation == "getReportDocument"),
                    throttled=s.cron.sim.log.count(status=429), seconds=seconds,
-                   slowest=[[h[0], h[1][5:16], len(s.cron.truth(*h)), _show(first[h]), iso(s.settles[h])[5:16],
-                             _show(final[h])] for h in slowest])
+                   slowest=[[h.mp, h.key[5:16], len(s.cron.truth(h.mp, h.key, h.kind)), _show(first[h]),
+                             iso(s.settles[h])[5:16], _show(final[h])] for h in slowest])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -220,7 +259,7 @@ def _show(minutes: float) -> str:
     return "never" if minutes == NEVER else f"{minutes:.1f}"
 
 
-def _pct(values: list[float], p: float) -> str:
+def show_percentile(values: list[float], p: float) -> str:
     value = percentile(values, p)
     never = sum(1 for v in values if v == NEVER)
     return f"never ({never} of {len(values)} hours)" if value == NEVER else _show(value)
@@ -264,8 +303,9 @@ def main() -> None:
         for key in args.strategies.split(","):
             strategy = STRATEGIES[key]
             o = run(strategy, count, args.days, timedelta(minutes=args.offset))
-            rows.append([strategy.name, count, o.hours, _pct(o.first, 0.5), _pct(o.first, 0.95), _pct(o.final, 0.5),
-                         _pct(o.final, 0.95), _per_day(o.creates, count, args.days),
+            rows.append([strategy.name, count, o.hours, show_percentile(o.first, 0.5), show_percentile(o.first, 0.95),
+                         show_percentile(o.final, 0.5), show_percentile(o.final, 0.95),
+                         _per_day(o.creates, count, args.days),
                          _per_day(o.documents, count, args.days), _all_per_day(o.creates, args.days), o.throttled,
                          f"{o.seconds:.0f}"])
             late += o.late_settles
