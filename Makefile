@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/status.py
 	$(BIN)/python bench/idle.py
+	$(BIN)/python bench/watch.py
 
 clean:
 	rm -rf $(VENV) demo.db *.egg-info .pytest_cache

@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from rtsales import __version__, coercion
-from rtsales.commands import demo, doctor, keepa, operator, runs, simulator, status, sync, xai
+from rtsales.commands import demo, doctor, keepa, operator, runs, simulator, status, sync, watch, xai
 from rtsales.commands.options import examples
 from rtsales.errors import ExitCode, RtsalesError, Terminated
 
@@ -192,6 +192,7 @@ app.command("demo", epilog=demo.EXAMPLES)(demo.demo)
 app.add_typer(operator.audit_app, name="audit")
 app.command("fill-day", epilog=operator.FILL_DAY_EXAMPLES)(operator.fill_day)
 app.command("sales", epilog=operator.SALES_EXAMPLES)(operator.sales)
+app.command("watch", epilog=watch.EXAMPLES)(watch.watch)
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(xai.app, name="xai")
 app.add_typer(keepa.app, name="keepa")

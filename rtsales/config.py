@@ -77,6 +77,15 @@ class Settings:
     keepa_strict_min_balance: int = 10
     keepa_strict_safety_buffer: int = 20
     keepa_max_wait_minutes: int = 15
+    watch_baseline_days: int = 14
+    watch_min_baseline_units: float = 5.0
+    watch_drop_hours: int = 2
+    watch_drop_ratio: float = 0.25
+    watch_spike_hours: int = 2
+    watch_spike_ratio: float = 3.0
+    watch_views_ratio: float = 0.5
+    watch_vanished_hours: int = 24
+    watch_chance: float = 1e-5
     env_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -263,6 +272,15 @@ _SIMPLE: dict[str, tuple[str, Callable[[str], Any]]] = {
     "KEEPA_STRICT_MIN_BALANCE": ("keepa_strict_min_balance", _Whole(0, MILLION)),
     "KEEPA_STRICT_SAFETY_BUFFER": ("keepa_strict_safety_buffer", _Whole(0, MILLION)),
     "KEEPA_MAX_WAIT_MINUTES": ("keepa_max_wait_minutes", _Whole(1, 1440)),
+    "WATCH_BASELINE_DAYS": ("watch_baseline_days", _Whole(5, 90)),
+    "WATCH_MIN_BASELINE_UNITS": ("watch_min_baseline_units", _Number(0.5, 10000)),
+    "WATCH_DROP_HOURS": ("watch_drop_hours", _Whole(1, 72)),
+    "WATCH_DROP_RATIO": ("watch_drop_ratio", _Number(0, 0.9)),
+    "WATCH_SPIKE_HOURS": ("watch_spike_hours", _Whole(1, 72)),
+    "WATCH_SPIKE_RATIO": ("watch_spike_ratio", _Number(1.5, 1000)),
+    "WATCH_VIEWS_RATIO": ("watch_views_ratio", _Number(0.05, 1)),
+    "WATCH_VANISHED_HOURS": ("watch_vanished_hours", _Whole(6, 720)),
+    "WATCH_CHANCE": ("watch_chance", _Number(1e-12, 0.5)),
 }
 
 

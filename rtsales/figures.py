@@ -7,6 +7,7 @@ right-aligned, and totals (per currency) come as rows of their own; `render` onl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from rtsales.clock import show_instant
@@ -15,7 +16,10 @@ from rtsales.zones import local_label, zone
 # Columns of numbers: render right-aligns them.
 FIGURES = frozenset({"units", "revenue", "units before", "units after", "revenue before", "revenue after",
                      "glance views", "conversion", "sellable units", "sellable (newest hour)",
-                     "glance views before", "glance views after", "sellable units before", "sellable units after"})
+                     "glance views before", "glance views after", "sellable units before", "sellable units after",
+                     "change", "units yesterday", "revenue yesterday", "units last week", "revenue last week"})
+BAR_WIDTH = 16
+BAR_LEGEND = "bar: █ units sold in both hours, ▒ more than in the reference hour, · short of it; ? not fetched"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,51 @@ def sales_notes(report: dict[str, Any]) -> list[str]:
         notes.append("sellable (newest hour): sellable units at the newest hour of the window that holds inventory ("
                      + ", ".join(f"{mp}: {local_label(h, tz) if h else 'none'}" for mp, h in hours.items()) + ").")
     return notes
+
+
+def compare_table(report: dict[str, Any]) -> FigureTable:
+    """`sales --compare`: each hour beside its reference hour, the change and a bar that reads without colour."""
+    tz, name = zone(report["time_zone"]), report["compare"].replace("-", " ")
+    scale = {mp: max([1, *(max(r["ordered_units"] or 0, r["reference_units"] or 0) for r in rows)])
+             for mp, rows in groupby(report["rows"], key=lambda r: r["marketplace_id"])}
+    rows = [[r["marketplace_id"], local_label(r["hour"], tz), _blank(r["ordered_units"]), _blank(r["reference_units"]),
+             percent(r["change_percent"]), _money_or_blank(r["ordered_revenue"]),
+             _money_or_blank(r["reference_revenue"]), r["currency_code"],
+             bar(r["ordered_units"], r["reference_units"], scale[r["marketplace_id"]])] for r in report["rows"]]
+    totals = [["total", "", t["ordered_units"], t["reference_units"], percent(t["change_percent"]),
+               money(t["ordered_revenue"]), money(t["reference_revenue"]), t["currency_code"], ""]
+              for t in report["totals"]]
+    return FigureTable(f"sales {local_label(report['since_hour_utc'], tz)} .. {local_label(report['until_utc'], tz)} "
+                       f"against the same hours {'the day before' if name == 'yesterday' else 'a week before'}",
+                       ["marketplace", "hour", "units", f"units {name}", "change", "revenue", f"revenue {name}",
+                        "currency", "bar"], rows, totals)
+
+
+def bar(now: int | None, then: int | None, scale: int) -> str:
+    """█ for the units both hours sold, ▒ for more than the reference, · for short of it; ? for an hour not held."""
+    if now is None:
+        return "?"
+    width = _cells(now, scale)
+    if then is None:
+        return "█" * width + " ?"
+    both = min(width, _cells(then, scale))
+    return "█" * both + "▒" * (width - both) + "·" * (_cells(then, scale) - both)
+
+
+def _cells(units: int, scale: int) -> int:
+    return round(max(units, 0) / scale * BAR_WIDTH)
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else f"{value:+.0f} %"
+
+
+def _blank(value: int | None) -> object:
+    return "" if value is None else value
+
+
+def _money_or_blank(value: float | None) -> str:
+    return "" if value is None else money(value)
 
 
 def fill_day_tables(report: dict[str, Any]) -> list[FigureTable]:

@@ -79,8 +79,13 @@ class SalesBy(str, Enum):  # a choice on the command line; the core takes its va
     HOUR = "hour"
 
 
+class Compare(str, Enum):
+    YESTERDAY = "yesterday"
+    LAST_WEEK = "last-week"
+
+
 SALES_EXAMPLES = examples("rtsales sales", "rtsales sales --by hour --tz America/New_York -m US",
-                          "rtsales sales --hours 168 --csv > week.csv")
+                          "rtsales sales --hours 168 --csv > week.csv", "rtsales sales --compare yesterday -m DE")
 
 
 def sales(
@@ -88,12 +93,16 @@ def sales(
     hours: Annotated[int, typer.Option("--hours", min=1, max=24 * 400, metavar="N",
                                        help="Window: the last N hours of known data.")] = 24,
     marketplace: MarketplaceOption = None,
-    by: Annotated[SalesBy, typer.Option("--by", case_sensitive=False, metavar="|".join(b.value for b in SalesBy),
-                                        help="One row per ASIN, or per hour (every hour, 0 when none sold).")
-                  ] = SalesBy.ASIN,
+    by: Annotated[SalesBy | None, typer.Option("--by", case_sensitive=False, metavar="|".join(b.value for b in SalesBy),
+                                               help="One row per ASIN (default), or per hour (every hour, 0 when none "
+                                                    "sold).")] = None,
     tz: Annotated[str, typer.Option("--tz", metavar="ZONE", help="Show hours in this IANA time zone.")] = "UTC",
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    compare: Annotated[Compare | None, typer.Option("--compare", case_sensitive=False,
+                                                    metavar="|".join(c.value for c in Compare),
+                                                    help="Hour by hour against the same hours of the day before or "
+                                                         "a week before, with a bar per row.")] = None,
 ) -> None:
     """Totals from the local database (no API call): works during a cooldown, showing last known data.
 
@@ -106,15 +115,21 @@ def sales(
     from rtsales.zones import zone
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
+    if compare and by == SalesBy.ASIN:
+        raise UsageError("--compare compares hour by hour", hint="leave out --by asin")
     display_zone = zone(tz)  # before opening (or creating) the database
     app = ctx.obj
     known = known_marketplaces(app.existing_db, app.settings)
     chosen = [check_marketplace(marketplace, known)] if marketplace else known
-    report = sales_summary(app.existing_db, chosen, app.clock.now(), hours, by.value,
-                           timedelta(minutes=app.settings.quota_cooldown_max_minutes), display_zone)
+    if compare:
+        from rtsales.views.compare import compare_hours
+        report = compare_hours(app.existing_db, chosen, app.clock.now(), hours, compare.value, display_zone)
+    else:
+        report = sales_summary(app.existing_db, chosen, app.clock.now(), hours, (by or SalesBy.ASIN).value,
+                               timedelta(minutes=app.settings.quota_cooldown_max_minutes), display_zone)
     if as_json:
         render.print_json(report)
     elif as_csv:
         render.sales_csv(report)
     else:
-        render.sales_table(report)
+        (render.sales_compare if compare else render.sales_table)(report)

@@ -206,13 +206,23 @@ def sales_table(report: dict[str, Any]) -> None:
         info(note)
 
 
+def sales_compare(report: dict[str, Any]) -> None:
+    """`sales --compare`: hour by hour against the reference hours, a bar per row."""
+    _figures(figures.compare_table(report))
+    info(figures.BAR_LEGEND)
+    if not all(r["held"] and r["reference_held"] for r in report["rows"]):
+        info("Hours without numbers are not fetched (on either side); they count in no total.")
+
+
 def sales_csv(report: dict[str, Any]) -> None:
-    by_hour = report["by"] == "hour"
-    kinds = report["report_kinds"]
-    fields = ["marketplace_id", report["by"], *(["hour_local"] if by_hour else ["title"]),
+    by = report.get("by", "hour")  # --compare is hour by hour
+    by_hour, kinds = by == "hour", report.get("report_kinds", ["sales"])
+    compared = ["reference_hour", "reference_units", "reference_revenue", "reference_held", "change_percent"]
+    fields = ["marketplace_id", by, *(["hour_local"] if by_hour else ["title"]),
               "ordered_units", "ordered_revenue", "currency_code", "final", *(["held"] if by_hour else []),
               *(["glance_views", "conversion_percent"] if "traffic" in kinds else []),
-              *(["sellable_units", *([] if by_hour else ["sellable_units_hour"])] if "inventory" in kinds else [])]
+              *(["sellable_units", *([] if by_hour else ["sellable_units_hour"])] if "inventory" in kinds else []),
+              *(compared if "compare" in report else [])]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(report["rows"])

@@ -11,6 +11,7 @@ and seeded faults, all in simulated time. Use it in-process,
 or over loopback with `rtsales simulator serve` / `BackgroundServer(sim)`.
 """
 
+from rtsales.simulator.events import Demand, Event, plan_events
 from rtsales.simulator.faults import Faults
 from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 from rtsales.simulator.model import Simulator
@@ -24,6 +25,6 @@ from rtsales.simulator.truth import Sales, SalesTruth
 
 __all__ = [
     "DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "DEFAULT_REFRESH_TOKEN", "REPORT_TYPE", "USAGE_PLANS",
-    "BackgroundServer", "Faults", "LogEntry", "Reply", "RequestLog", "Sales", "SalesTruth", "Simulator",
-    "SimulatorServer", "SimulatorTransport", "UsagePlan", "is_loopback", "serve",
+    "BackgroundServer", "Demand", "Event", "Faults", "LogEntry", "Reply", "RequestLog", "Sales", "SalesTruth",
+    "Simulator", "SimulatorServer", "SimulatorTransport", "UsagePlan", "is_loopback", "plan_events", "serve",
 ]

@@ -12,7 +12,11 @@ counted early and filtered out when they settle (within the revision period, one
 every hour at its very end), so early numbers are higher and an ASIN seen only by
 robots vanishes.
 
-Inventory: each ASIN has a capacity; stock falls by the hour's (final, positive)
+Events (`events.Event`): shoppers come for what the ASIN would have sold without a stock-out
+(so its glance views stay as they were), a spike brings its buyers, and a suppressed listing
+gets no glance views. A stock-out holds the ASIN's highly available units at 0 for its hours.
+
+Inventory: each ASIN has a capacity (with a Demand, at least a week of its sales); stock falls by the hour's (final, positive)
 units, never below zero, and once at or below a quarter of capacity a delivery
 fills it up at a random later hour. An ASIN at zero stock sells nothing in that
 hour: the inventory truth installs itself as the sales truth's `stock_gate` (unless
@@ -85,14 +89,19 @@ class TrafficTruth:
     def _lines(self, marketplace_id: str, hour: datetime) -> list[_Views]:
         if self.sales.is_quiet(hour):
             return []
-        bought = self.sales.observed(marketplace_id, hour, hour)  # before any cancellation is booked
+        bought = self.sales.unaffected(marketplace_id, hour)  # before any cancellation is booked
         key = hour_key(hour)
         lines = []
         for asin in self.sales.catalogue(marketplace_id):
             rng = self._rng("views", marketplace_id, key, asin)
             buyers = max(bought[asin].units, 0) if asin in bought else 0
+            event = self.sales.event_at(marketplace_id, hour, asin) if self.sales.events else None
+            if event is not None and event.kind == "spike":
+                buyers = round(buyers * event.factor)
             final = math.ceil(buyers / self.conversion(marketplace_id, asin)) + rng.randint(0, BROWSE_MAX)
             robots = rng.randint(1, ROBOT_MAX) if rng.random() < ROBOT_RATE else 0
+            if event is not None and event.kind == "suppression":
+                final = 0
             lines.append(_Views(asin, final, robots, rng.choice(SETTLE_FRACTIONS) if robots else 0.0))
         return _anchor_revision(lines, self._rng("anchor", marketplace_id, key))
 
@@ -113,7 +122,7 @@ class InventoryTruth:
     def __init__(self, sales: SalesTruth, *, stops_sales: bool = True) -> None:
         self.sales = sales
         self._runs: dict[tuple[str, datetime], list[dict[str, int]]] = {}  # stock from a stock-take, hour by hour
-        self._quiet_count = len(sales.quiet_windows)
+        self._changes = self._sales_changes()
         if stops_sales:
             sales.stock_gate = self.in_stock
 
@@ -122,14 +131,15 @@ class InventoryTruth:
 
     def capacity(self, marketplace_id: str, asin: str) -> int:
         """The units the ASIN's stock is filled up to (at every delivery and stock-take)."""
-        return self._rng("capacity", marketplace_id, asin).randint(*CAPACITY)
+        base = self._rng("capacity", marketplace_id, asin).randint(*CAPACITY)
+        return base + round(self.sales.rate(marketplace_id, asin) * 24 * 7)
 
     def stock(self, marketplace_id: str, hour: datetime) -> dict[str, int]:
         """Every catalogue ASIN's highly available units at the start of `hour` (never negative)."""
         hour = whole_hour(hour)
-        if len(self.sales.quiet_windows) != self._quiet_count:  # sales changed: so did the stock
+        if self._sales_changes() != self._changes:  # sales changed: so did the stock
             self._runs.clear()
-            self._quiet_count = len(self.sales.quiet_windows)
+            self._changes = self._sales_changes()
         take = _STOCK_TAKE_EPOCH + (hour - _STOCK_TAKE_EPOCH) // STOCK_TAKE * STOCK_TAKE
         run = self._runs.get((marketplace_id, take))
         if run is None:
@@ -140,13 +150,24 @@ class InventoryTruth:
             run.append(self._next(marketplace_id, take + (len(run) - 1) * HOUR, run[-1]))
         return dict(run[index])
 
+    def _sales_changes(self) -> tuple[int, int]:
+        """Quiet windows and events added to the sales truth so far: what its numbers were worked out with."""
+        return len(self.sales.quiet_windows), len(self.sales.events)
+
     def in_stock(self, marketplace_id: str, hour: datetime, asin: str) -> bool:
         """The ASIN has units to sell in that hour (the sales truth's stock gate)."""
         return self.stock(marketplace_id, hour).get(asin, 0) > 0
 
     def final_truth(self, marketplace_id: str, hour: datetime) -> dict[str, int]:
-        """The hour's stock as reports show it: every catalogue ASIN, none in a quiet hour."""
-        return {} if self.sales.is_quiet(whole_hour(hour)) else self.stock(marketplace_id, hour)
+        """The hour's stock as reports show it: every catalogue ASIN (0 in a stock-out), none in a quiet hour."""
+        hour = whole_hour(hour)
+        if self.sales.is_quiet(hour):
+            return {}
+        stock = self.stock(marketplace_id, hour)
+        for event in self.sales.events:
+            if event.kind == "stockout" and event.covers(marketplace_id, event.asin, hour) and event.asin in stock:
+                stock[event.asin] = 0
+        return stock
 
     def observed(self, marketplace_id: str, hour: datetime, at: datetime) -> dict[str, int]:
         """As `final_truth` once the hour has begun (stock is not revised); nothing before."""

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from rtsales.clock import Clock, FrozenClock, SystemClock, iso, to_utc
 from rtsales.simulator import control
+from rtsales.simulator.events import Demand, Event
 from rtsales.simulator.faults import FaultDice, Faults
 from rtsales.simulator.lwa import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, TokenIssuer
 from rtsales.simulator.quota import USAGE_PLANS, TokenBucket, UsagePlan
@@ -66,6 +67,7 @@ class Simulator:
                  queue_seconds: float = 30, processing_seconds: float = 90,
                  revision_hours: float = 3, asins_per_marketplace: int = 12, no_sales_rate: float = 0.08,
                  quiet_windows: Iterable[tuple[datetime, datetime]] = (),
+                 demand: Demand | None = None, events: Iterable[Event] = (),
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
                  refresh_token: str = DEFAULT_REFRESH_TOKEN, url_ttl_seconds: float = URL_TTL_SECONDS,
                  usage_plans: Mapping[str, UsagePlan] = USAGE_PLANS) -> None:
@@ -73,7 +75,8 @@ class Simulator:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.faults = faults if faults is not None else Faults()
         self.truth = SalesTruth(seed, asins_per_marketplace=asins_per_marketplace, revision_hours=revision_hours,
-                                no_sales_rate=no_sales_rate, quiet_windows=quiet_windows)
+                                no_sales_rate=no_sales_rate, quiet_windows=quiet_windows, demand=demand,
+                                events=events)
         self.reports = ReportBook(self.truth, queue_seconds, processing_seconds)
         self.lwa = TokenIssuer(client_id, client_secret, refresh_token)
         self.buckets = {operation: TokenBucket(plan) for operation, plan in {**USAGE_PLANS, **usage_plans}.items()}

@@ -11,8 +11,9 @@ every hour with sales settles only at the very end of that period, so observed
 numbers differ from `final_truth()` until then and equal it afterwards.
 
 An optional `stock_gate` (set by `kinds_truth.InventoryTruth`) says whether an ASIN
-can sell in an hour; an ASIN it refuses has no row, not even a ghost. Without a gate
-every number is as it always was for a seed.
+can sell in an hour; an ASIN it refuses has no row, not even a ghost. An optional
+`Demand` (a busier catalogue with a daily shape) and `Event`s (stock-outs, suppressions,
+spikes) come from `events`. Without them every number is as it always was for a seed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rtsales.clock import HOUR, floor_hour, hour_key, to_utc
+from rtsales.simulator.events import Demand, Event, poisson
 
 ASIN_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 ACTIVE_RATE = 0.5  # chance that a catalogue ASIN has a row in an hour with sales
@@ -68,7 +70,8 @@ class SalesTruth:
 
     def __init__(self, seed: int = 0, *, asins_per_marketplace: int = 12, revision_hours: float = 3,
                  no_sales_rate: float = 0.08,
-                 quiet_windows: Iterable[tuple[datetime, datetime]] = (), stock_gate: StockGate | None = None) -> None:
+                 quiet_windows: Iterable[tuple[datetime, datetime]] = (), stock_gate: StockGate | None = None,
+                 demand: Demand | None = None, events: Iterable[Event] = ()) -> None:
         if asins_per_marketplace < 2:
             raise ValueError("asins_per_marketplace must be at least 2")
         self.seed = seed
@@ -77,6 +80,8 @@ class SalesTruth:
         self.no_sales_rate = no_sales_rate
         self.quiet_windows = [(to_utc(start), to_utc(end)) for start, end in quiet_windows]
         self.stock_gate = stock_gate
+        self.demand = demand
+        self.events = list(events)
 
     def _rng(self, *parts: object) -> random.Random:
         return seeded_rng(self.seed, *parts)
@@ -84,6 +89,30 @@ class SalesTruth:
     def add_quiet_window(self, start: datetime, end: datetime) -> None:
         """Hours starting in [start, end) have no sales in any marketplace."""
         self.quiet_windows.append((to_utc(start), to_utc(end)))
+
+    def add_event(self, event: Event) -> None:
+        """Inject a stock-out, suppression or spike (see `events`)."""
+        self.events.append(event)
+
+    def event_at(self, marketplace_id: str, hour: datetime, asin: str) -> Event | None:
+        """The event that changes this ASIN in this hour, if any."""
+        return next((e for e in self.events if e.covers(marketplace_id, asin, hour)), None)
+
+    def expected_units(self, marketplace_id: str, asin: str, hour: datetime) -> float:
+        """With a Demand: the mean of the hour's units before any event (0 in a quiet hour)."""
+        if self.demand is None or self.is_quiet(hour):
+            return 0.0
+        day = 1 + self._rng("day", marketplace_id, to_utc(hour).date().isoformat()).uniform(
+            -self.demand.day_swing, self.demand.day_swing)
+        return self.rate(marketplace_id, asin) * day * self.demand.shape(marketplace_id, hour)
+
+    def rate(self, marketplace_id: str, asin: str) -> float:
+        """With a Demand: the ASIN's units an hour at the mean hour of a mean day (0 without one)."""
+        if self.demand is None:
+            return 0.0
+        rng = self._rng("demand", marketplace_id, asin)
+        busy = rng.random() < self.demand.busy_share
+        return rng.uniform(*(self.demand.busy_rate if busy else self.demand.slow_rate))
 
     def catalogue(self, marketplace_id: str) -> list[str]:
         """The marketplace's ASINs, e.g. 'B0K3Z9QX2M'."""
@@ -103,6 +132,8 @@ class SalesTruth:
         hour = whole_hour(hour)
         if self.is_quiet(hour):
             return False
+        if self.demand is not None:  # a busy catalogue sells somewhere every hour
+            return True
         return self._rng("hour", marketplace_id, hour_key(hour)).random() >= self.no_sales_rate
 
     def is_quiet(self, hour: datetime) -> bool:
@@ -120,11 +151,18 @@ class SalesTruth:
         settles, the pending cancellations (and ghost ASINs) are still included.
         """
         hour = whole_hour(hour)
-        at = to_utc(at)
+        return self._observe(self._lines(marketplace_id, hour), hour, to_utc(at))
+
+    def unaffected(self, marketplace_id: str, hour: datetime) -> dict[str, Sales]:
+        """What the hour's first report would show had no event changed it: what shoppers came for."""
+        hour = whole_hour(hour)
+        return self._observe(self._plain_lines(marketplace_id, hour), hour, hour)
+
+    def _observe(self, lines: list[_Line], hour: datetime, at: datetime) -> dict[str, Sales]:
         if at < hour:
             return {}
         out: dict[str, Sales] = {}
-        for line in self._lines(marketplace_id, hour):
+        for line in lines:
             settled = at >= hour + HOUR + self.revision * line.settles
             if not settled:
                 out[line.asin] = line.pending if line.final is None else line.final + line.pending
@@ -133,6 +171,19 @@ class SalesTruth:
         return out
 
     def _lines(self, marketplace_id: str, hour: datetime) -> list[_Line]:
+        lines = self._plain_lines(marketplace_id, hour)
+        if not self.events:
+            return lines
+        changed = []
+        for line in lines:
+            event = self.event_at(marketplace_id, whole_hour(hour), line.asin)
+            if event is None:
+                changed.append(line)
+            elif event.kind == "spike" and line.final is not None:
+                changed.append(_Line(line.asin, _times(line.final, event.factor), line.pending, line.settles))
+        return changed
+
+    def _plain_lines(self, marketplace_id: str, hour: datetime) -> list[_Line]:
         hour = whole_hour(hour)
         if not self.has_sales(marketplace_id, hour):
             return []
@@ -143,8 +194,13 @@ class SalesTruth:
             if not catalogue:
                 return []
         hour_rng = self._rng("plan", marketplace_id, key)
-        active = [asin for asin in catalogue if self._rng("active", marketplace_id, key, asin).random() < ACTIVE_RATE]
-        lines = [self._line(marketplace_id, key, asin) for asin in active or [hour_rng.choice(catalogue)]]
+        if self.demand is not None:
+            lines = self._demand_lines(marketplace_id, hour, catalogue)
+            if not lines:
+                return []
+        else:
+            active = [a for a in catalogue if self._rng("active", marketplace_id, key, a).random() < ACTIVE_RATE]
+            lines = [self._line(marketplace_id, key, asin) for asin in active or [hour_rng.choice(catalogue)]]
         if hour_rng.random() < GHOST_RATE and len(lines) < len(catalogue):
             lines.append(self._ghost(marketplace_id, hour_rng, catalogue, {line.asin for line in lines}))
         elif not any(line.settles == 1.0 for line in lines):
@@ -161,6 +217,19 @@ class SalesTruth:
             units = -rng.randint(1, 3)
         else:
             units = rng.randint(1, 6)
+        return self._priced(rng, asin, price, units)
+
+    def _demand_lines(self, marketplace_id: str, hour: datetime, catalogue: list[str]) -> list[_Line]:
+        """A Poisson draw around each ASIN's expected units times the hour's burst; ASINs that sold none have no row."""
+        lines = []
+        for asin in catalogue:
+            rng = self._rng("demand-line", marketplace_id, hour_key(hour), asin)
+            units = poisson(rng, self.expected_units(marketplace_id, asin, hour) * self.demand.hour_factor(rng))
+            if units:
+                lines.append(self._priced(rng, asin, self.price_cents(marketplace_id, asin), units))
+        return lines
+
+    def _priced(self, rng: random.Random, asin: str, price: int, units: int) -> _Line:
         discount = rng.randint(0, 99 * units) if units > 0 else 0
         final = Sales(units, units * price - discount)
         late = rng.randint(1, 2) if rng.random() < LATE_CANCEL_RATE else 0
@@ -179,6 +248,10 @@ class SalesTruth:
         pending = line.pending if line.pending.units else Sales(1, price)
         lines[index] = _Line(line.asin, line.final, pending, 1.0)
         return lines
+
+
+def _times(sales: Sales, factor: float) -> Sales:
+    return Sales(round(sales.units * factor), round(sales.revenue_cents * factor))
 
 
 def whole_hour(hour: datetime) -> datetime:

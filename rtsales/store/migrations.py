@@ -317,8 +317,27 @@ def _m008_report_kinds(conn: sqlite3.Connection) -> None:
             ) WITHOUT ROWID""")
 
 
+def _m009_watch_flags(conn: sqlite3.Connection) -> None:
+    # What `rtsales watch` has reported: one row per event (marketplace, ASIN, kind, first hour),
+    # last_hour moved on while it lasts, so a cron line reports each event once. evidence: the
+    # flag as first reported (JSON), for a person asking later what it rested on.
+    conn.execute("""
+        CREATE TABLE rtsales_watch_flags (
+            marketplace_id TEXT NOT NULL,
+            asin           TEXT NOT NULL,
+            kind           TEXT NOT NULL,
+            start_hour     TEXT NOT NULL,
+            last_hour      TEXT NOT NULL,
+            reported_at    TEXT NOT NULL,
+            updated_at     TEXT NOT NULL,
+            evidence       TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (marketplace_id, asin, kind, start_hour)
+        ) WITHOUT ROWID""")
+    conn.execute("CREATE INDEX ix_watch_flags_last ON rtsales_watch_flags (marketplace_id, last_hour)")
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_engine, _m003_xai, _m004_keepa, _m005_amazon_answers,
-                               mark_as_rtsales, _m007_run_history, _m008_report_kinds]
+                               mark_as_rtsales, _m007_run_history, _m008_report_kinds, _m009_watch_flags]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

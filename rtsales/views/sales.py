@@ -41,9 +41,7 @@ def sales_summary(db: Database, marketplaces: list[str], now: datetime, hours: i
                   longest_cooldown: timedelta | None = None, tz: ZoneInfo = UTC_ZONE) -> dict[str, Any]:
     """Totals over the last `hours` hours of known data: up to the newest hour that holds data, not
     up to now, since the newest hour may not be fetched yet (SAFETY_LAG_MINUTES). `tz` only labels."""
-    newest = {mp: newest_held_hour(db, mp, kind="sales") for mp in marketplaces}
-    known = [parse_hour(h) + HOUR for h in newest.values() if h]
-    until = max(known) if known else floor_hour(now)
+    until, newest = window_end(db, marketplaces, now)
     since = until - hours * HOUR
     rows: list[dict[str, Any]] = []
     extras: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
@@ -96,6 +94,22 @@ def _grouped(db: Database, mp: str, since: str, until: str, by: str) -> list[dic
         f"ON t.report_kind = 'traffic' AND t.marketplace_id = s.marketplace_id AND t.hour_utc = s.hour_utc "
         f"WHERE s.marketplace_id = ? AND s.hour_utc >= ? AND s.hour_utc < ? GROUP BY {group} "
         f"ORDER BY {'SUM(s.ordered_revenue) DESC' if by == 'asin' else 's.hour_utc'}", [mp, since, until])]
+
+
+def hourly_rows(db: Database, mp: str, since: datetime, until: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Every hour of [since, until) of one marketplace, as `sales --by hour` shows its sales."""
+    found = _grouped(db, mp, hour_key(since), iso(until), "hour")
+    rows = _every_hour(mp, since, until, found, _held(db, mp, hour_key(since), iso(until))["sales"], tz)
+    for row in rows:
+        row.pop(_CONVERTING, None)
+    return rows
+
+
+def window_end(db: Database, marketplaces: list[str], now: datetime) -> tuple[datetime, dict[str, str | None]]:
+    """The end of the newest hour held in any of the marketplaces (now's hour if none), and each one's newest."""
+    newest = {mp: newest_held_hour(db, mp, kind="sales") for mp in marketplaces}
+    known = [parse_hour(h) + HOUR for h in newest.values() if h]
+    return (max(known) if known else floor_hour(now)), newest
 
 
 def _every_hour(mp: str, since: datetime, until: datetime, found: list[dict[str, Any]], states: dict[str, str],

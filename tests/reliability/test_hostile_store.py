@@ -125,7 +125,7 @@ def test_database_of_an_older_rtsales_is_recognised_and_stamped(tmp_path: Path) 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE rtsales_meta")
     conn.execute("DROP TABLE rtsales_runs")  # made by later migrations than the file's version
-    for table in ("vendor_realtime_traffic", "vendor_realtime_inventory"):
+    for table in ("vendor_realtime_traffic", "vendor_realtime_inventory", "rtsales_watch_flags"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP INDEX ix_audit_runs_kind")
     conn.execute("ALTER TABLE vendor_rt_sales_audit_runs DROP COLUMN report_kind")
