@@ -248,25 +248,16 @@ def _m007_run_history(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX ix_runs_command ON rtsales_runs (command, started_at)")
 
 
-_LEDGER_V8 = """
-    CREATE TABLE vendor_rt_sales_hour_ledger (
-        report_kind    TEXT NOT NULL DEFAULT 'sales',
-        marketplace_id TEXT NOT NULL,
-        hour_utc       TEXT NOT NULL,
-        status         TEXT NOT NULL CHECK (status IN
-                           ('MISSING','REQUESTED','DOWNLOADED','APPLIED','FAILED','UNAVAILABLE')),
-        report_id      TEXT,
-        attempts       INTEGER NOT NULL DEFAULT 0,
-        last_error     TEXT,
-        next_retry_utc TEXT,
-        updated_at     TEXT NOT NULL,
-        window_cap     INTEGER,
-        audit_run_id   INTEGER,
-        data_state     TEXT NOT NULL DEFAULT 'none' CHECK (data_state IN ('none','provisional','final')),
-        inconclusive   INTEGER NOT NULL DEFAULT 0,
-        requested_at   TEXT,
-        PRIMARY KEY (report_kind, marketplace_id, hour_utc)
-    ) WITHOUT ROWID"""
+def _with_report_kind(ledger: str) -> str:
+    """The v5 ledger with report_kind as its first column and the first part of its key."""
+    keyed = ledger.replace("marketplace_id TEXT NOT NULL,", "report_kind    TEXT NOT NULL DEFAULT 'sales',\n"
+                           "        marketplace_id TEXT NOT NULL,", 1)
+    keyed = keyed.replace("PRIMARY KEY (marketplace_id, hour_utc)", "PRIMARY KEY (report_kind, marketplace_id, hour_utc)")
+    assert keyed.count("report_kind") == 2, "migration 8 expects migration 5's ledger"
+    return keyed
+
+
+_LEDGER_V8 = _with_report_kind(_LEDGER_V5)
 _V5_COLUMNS = ("marketplace_id, hour_utc, status, report_id, attempts, last_error, next_retry_utc, updated_at, "
                "window_cap, audit_run_id, data_state, inconclusive, requested_at")
 
