@@ -82,8 +82,9 @@ def _sales(conn: sqlite3.Connection, mp: str, start: datetime) -> None:
 
 def _ledger(conn: sqlite3.Connection, mp: str, start: datetime) -> None:
     conn.execute("INSERT INTO vendor_rt_sales_hour_ledger (marketplace_id, hour_utc, status, report_id, attempts, "
-                 "updated_at) SELECT ?, hour_utc, 'APPLIED', 'R' || (n / 24), 1, hour_utc FROM bench_hours", [mp])
-    conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING', report_id = NULL WHERE "
+                 "updated_at, data_state) SELECT ?, hour_utc, 'APPLIED', 'R' || (n / 24), 1, hour_utc, 'final' "
+                 "FROM bench_hours", [mp])
+    conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'MISSING', report_id = NULL, data_state = 'none' WHERE "
                  "marketplace_id = ? AND hour_utc >= ?", [mp, hour_key(END - 2 * HOUR)])
     conn.execute("UPDATE vendor_rt_sales_hour_ledger SET status = 'FAILED', last_error = 'report R1 FATAL', "
                  "next_retry_utc = ? WHERE marketplace_id = ? AND hour_utc = ?",

@@ -203,3 +203,13 @@ def test_json_shows_the_rates_the_pacer_uses(db_path: Path) -> None:
     code, report = _status()
     assert report["spapi_rates"]["createReport"] == {"rate": 0.05, "learned": True}
     assert report["spapi_rates"]["getReport"] == {"rate": 2.0, "learned": False}  # Amazon's default until it answers
+
+
+def test_an_applied_hour_without_a_data_state_is_drawn_as_unconfirmed_not_a_crash(db_path: Path) -> None:
+    """A hand-made or hand-edited file may hold APPLIED hours whose data_state was never set."""
+    _sql(db_path, "UPDATE vendor_rt_sales_hour_ledger SET data_state = 'none'")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code in (0, 1), result.output
+    assert "▄" in result.stdout and "Traceback" not in result.output
+    code, report = _status()
+    assert "PROVISIONAL" in {cell for row in report["marketplaces"][0]["grid"].values() for cell in row}

@@ -81,6 +81,7 @@ def _audits(db: Database, kind: str, mp: str, settings: Settings) -> dict[str, A
 
 
 _HELD = {"final": "FINAL", "provisional": "PROVISIONAL"}  # grid cells of hours that hold data
+_UNGRADED = {"APPLIED": "PROVISIONAL"}  # an answer without a data_state (a hand-made file) is not confirmed
 
 
 def _grid(db: Database, kind: str, mp: str, now: datetime, days: int) -> dict[str, list[str | None]]:
@@ -90,7 +91,7 @@ def _grid(db: Database, kind: str, mp: str, now: datetime, days: int) -> dict[st
     for hour, status, data in db.execute(f"SELECT hour_utc, status, data_state FROM {LEDGER} WHERE "
                                          f"{LANE} AND hour_utc >= ?", [kind, mp, iso(first_day)]):
         if hour[:10] in grid:  # an hour that holds data shows it, whatever re-fetch of it is in flight
-            grid[hour[:10]][int(hour[11:13])] = _HELD.get(data, status)
+            grid[hour[:10]][int(hour[11:13])] = _HELD.get(data, _UNGRADED.get(status, status))
     return grid
 
 
