@@ -27,25 +27,30 @@ from rtsales.kinds import KINDS
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 from rtsales.sync import audits, runs, scheduler, skew
-from rtsales.sync.ledger import (CLAIMABLE_SQL, LANE, LEDGER, claimable_params, ledger_counts, newest_held_hour,
+from rtsales.sync.ledger import (LANE, LEDGER, claimable_params, ledger_counts, newest_held_hour,
                                  newest_wanted_hour)
 from rtsales.sync.reach import Reach
 from rtsales.views.diagnosis import Clockwork, History, age_minutes, diagnose
 
 RUNS_SHOWN = 5  # the newest runs in `status --json`; `rtsales runs` lists more
+# Without ANALYZE statistics SQLite walks a lane's primary key for `status = ?`; the status
+# index goes straight to the few FAILED or MISSING hours among a year of APPLIED ones.
+BY_STATUS = f"{LEDGER} INDEXED BY ix_ledger_status"
 
 
-# Hops from one marketplace to the next in the primary key instead of reading every row.
+# Hops from one marketplace to the next in the primary key (report_kind, marketplace_id, hour_utc)
+# instead of reading every row: one short walk per report kind.
 _MARKETPLACES_SQL = f"""
     WITH RECURSIVE m(id) AS (
-        SELECT MIN(marketplace_id) FROM {LEDGER}
+        SELECT MIN(marketplace_id) FROM {LEDGER} WHERE report_kind = :kind
         UNION ALL
-        SELECT (SELECT MIN(marketplace_id) FROM {LEDGER} WHERE marketplace_id > m.id) FROM m WHERE m.id IS NOT NULL
+        SELECT (SELECT MIN(marketplace_id) FROM {LEDGER} WHERE report_kind = :kind AND marketplace_id > m.id)
+        FROM m WHERE m.id IS NOT NULL
     ) SELECT id FROM m WHERE id IS NOT NULL"""
 
 
 def known_marketplaces(db: Database, settings: Settings) -> list[str]:
-    seen = [r[0] for r in db.execute(_MARKETPLACES_SQL)]
+    seen = sorted({r[0] for kind in KINDS for r in db.execute(_MARKETPLACES_SQL, {"kind": kind})})
     return list(dict.fromkeys([*settings.marketplace_ids, *seen]))
 
 
@@ -69,7 +74,7 @@ def _lock(db: Database, mp: str, now: datetime, ttl: timedelta) -> dict[str, Any
 
 
 def _failed(db: Database, kind: str, mp: str, limit: int = 5) -> list[dict[str, Any]]:
-    rows = db.execute(f"SELECT hour_utc, last_error, next_retry_utc, attempts FROM {LEDGER} WHERE {LANE} "
+    rows = db.execute(f"SELECT hour_utc, last_error, next_retry_utc, attempts FROM {BY_STATUS} WHERE {LANE} "
                       f"AND status = 'FAILED' ORDER BY hour_utc DESC LIMIT ?", [kind, mp, limit])
     return [dict(zip(("hour_utc", "last_error", "next_retry_utc", "attempts"), r, strict=True)) for r in rows]
 
@@ -98,19 +103,16 @@ def _grid(db: Database, kind: str, mp: str, now: datetime, days: int) -> dict[st
 def _kind(db: Database, settings: Settings, kind: str, mp: str, now: datetime, days: int) -> dict[str, Any]:
     """One report kind of one marketplace: its ledger, newest hour held, waiting and failed hours."""
     last, lane = newest_held_hour(db, mp, kind=kind), [kind, mp]
-    claimable = _one(db, f"SELECT MAX(hour_utc) FROM {LEDGER} WHERE {LANE} AND {CLAIMABLE_SQL}",
-                     [*lane, *claimable_params(now)])
-    oldest_waiting = _one(db, f"SELECT MIN(hour_utc) FROM {LEDGER} WHERE {LANE} AND {CLAIMABLE_SQL}",
-                          [*lane, *claimable_params(now)])
-    next_retry = _one(db, f"SELECT MIN(next_retry_utc) FROM {LEDGER} WHERE {LANE} AND status = 'FAILED' "
+    claimable, oldest_waiting = _claimable_edge(db, lane, now, "MAX"), _claimable_edge(db, lane, now, "MIN")
+    next_retry = _one(db, f"SELECT MIN(next_retry_utc) FROM {BY_STATUS} WHERE {LANE} AND status = 'FAILED' "
                       f"AND next_retry_utc > ? AND next_retry_utc <= ?", [*lane, *claimable_params(now)])
     return {
         "report_kind": kind, "ledger": ledger_counts(db.conn, mp, kind=kind), "last_applied_hour": last,
         "last_applied_age_minutes": age_minutes(last, now, HOUR), "next_claimable_hour": claimable,
         "oldest_claimable_hour": oldest_waiting, "next_retry_utc": next_retry,
         "failed": _failed(db, kind, mp), "audits": _audits(db, kind, mp, settings),
-        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} AND inconclusive = 1",
-                             lane),  # ix_ledger_inconclusive
+        "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} INDEXED BY ix_ledger_inconclusive WHERE {LANE} "
+                                 f"AND inconclusive = 1", lane),
         "window_cap": _window_cap(db, f"{kind}:{mp}"), "grid": _grid(db, kind, mp, now, days),
         "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} "
                                       f"AND data_state = 'provisional'", lane),
@@ -118,6 +120,15 @@ def _kind(db: Database, settings: Settings, kind: str, mp: str, now: datetime, d
                                        f"'UNAVAILABLE' AND hour_utc >= ?",
                                    [*lane, iso(floor_hour(now) - timedelta(days=settings.lookback_days))]),
     }
+
+
+def _claimable_edge(db: Database, lane: list[str], now: datetime, edge: str) -> str | None:
+    """The newest (MAX) or oldest (MIN) claimable hour (CLAIMABLE_SQL), from the two ends of its index
+    ranges: the OR of CLAIMABLE_SQL alone would walk every hour of the lane."""
+    return _one(db, f"SELECT {edge}(h) FROM (SELECT {edge}(hour_utc) AS h FROM {BY_STATUS} WHERE {LANE} AND "
+                    f"status = 'MISSING' UNION ALL SELECT {edge}(hour_utc) FROM {BY_STATUS} WHERE {LANE} AND "
+                    f"status = 'FAILED' AND (next_retry_utc <= ? OR next_retry_utc > ?))",
+                [*lane, *lane, *claimable_params(now)])
 
 
 def _window_cap(db: Database, lane: str) -> dict[str, Any] | None:
