@@ -217,11 +217,11 @@ class SyncRun:
         """Create these jobs' reports, one lane after another."""
         while any(queues.values()):  # round-robin so one lane cannot starve the others
             for lane in list(queues):
-                mp = queues[lane][0].window.marketplace_id if queues[lane] else ""
-                if not queues[lane] or mp not in self.leased:
+                if not queues[lane] or lane.split(":", 1)[1] not in self.leased:  # done, or its lease lost
                     queues.pop(lane)
                     continue
                 job = queues[lane].pop(0)
+                mp = job.window.marketplace_id
                 if not is_claimable(self.db.conn, job.window, self.clock.now(), job.refetch):  # retired meanwhile
                     continue
                 cap = worker.learned_caps.get(lane, job.window.hours)
