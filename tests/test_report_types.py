@@ -140,3 +140,17 @@ def test_fill_day_kind_traffic_asks_only_for_traffic_hours_an_hour_old(world: Wo
     code, out, err = world.run("fill-day", "2026-03-10", "--kind", "sales", "--json")
     assert code == 0, err
     assert json.loads(out)["marketplaces"][0]["hours"][-1]["hour_utc"] == "2026-03-10T11:00:00Z"  # sales: 5 minutes
+
+
+def test_fill_day_of_a_day_older_than_inventorys_168_hours_says_so(world: World) -> None:
+    """Sales may reach further back (MAX_DATA_AGE_HOURS=720 here): inventory's schema still stops at 168 h,
+    and the refusal names that limit instead of claiming the day has not ended."""
+    world.monkeypatch.setenv("MAX_DATA_AGE_HOURS", "720")
+    world.monkeypatch.setenv("FILL_DAY_MAX_AGE_DAYS", "30")
+    code, _, err = world.run("fill-day", "2026-03-01", "--kind", "inventory")
+    assert code == 2
+    (line,) = err.splitlines()
+    assert "older than Amazon serves inventory data (inventory 168 h)" in line
+    assert world.sim.log.entries == []
+    code, _, err = world.run("fill-day", "2026-03-01", "--kind", "sales", "--json")
+    assert code == 0, err

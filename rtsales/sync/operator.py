@@ -23,7 +23,7 @@ from rtsales.store import transaction
 from rtsales.sync import audits
 from rtsales.sync.engine import SyncResult, SyncRun
 from rtsales.kinds import KINDS
-from rtsales.sync.ledger import LANE, LEDGER, HourStatus, oldest_fetchable_hour, reopen
+from rtsales.sync.ledger import LANE, LEDGER, HourStatus, reopen
 from rtsales.sync.reach import Reach
 
 
@@ -57,12 +57,6 @@ def run_audit(db: Database, settings: Settings, clock: Clock, kind: str, marketp
 
 def _created(result: SyncResult) -> int:
     return sum(m.tally.reports_created for m in result.marketplaces)
-
-
-def fetchable_from(settings: Settings, now: datetime) -> datetime:
-    """The oldest hour Amazon still serves (MAX_DATA_AGE_HOURS), with the run's budget as margin."""
-    return oldest_fetchable_hour(now + timedelta(seconds=settings.run_budget_seconds),
-                                 timedelta(hours=settings.max_data_age_hours))
 
 
 def day_hours(day_text: str, zone: str, now: datetime, max_age_days: int) -> tuple[date, list[datetime]]:
@@ -99,13 +93,16 @@ def _hour_totals(db: Database, kind: str, mp: str, keys: list[str]) -> dict[str,
 def _day_keys(settings: Settings, now: datetime, day: date, hours: list[datetime],
               kinds: tuple[str, ...]) -> dict[str, list[str]]:
     """kind -> the hours of the day it may be asked for now (each kind's own lag and age limit)."""
-    oldest = fetchable_from(settings, now)
-    if hours[-1] < oldest:
+    reach = Reach(settings, now + timedelta(seconds=settings.run_budget_seconds), fill=True)
+    if hours[-1] < reach.fetchable(now):
         raise UsageError(f"{day} is older than the {settings.max_data_age_hours} hours of data Amazon serves",
                          hint="raise MAX_DATA_AGE_HOURS only if your account is known to serve older hours")
-    reach = Reach(settings, now + timedelta(seconds=settings.run_budget_seconds), fill=True)
     keys = {kind: [hour_key(h) for h in hours if reach.oldest(now, kind) <= h <= reach.newest(now, kind)]
             for kind in kinds}
+    if all(hours[-1] < reach.fetchable(now, kind) for kind in kinds):
+        limits = ", ".join(f"{kind} {reach.max_age(kind) / HOUR:g} h" for kind in kinds)
+        raise UsageError(f"{day} is older than Amazon serves {' and '.join(kinds)} data ({limits})",
+                         hint="pick a more recent day, or --kind a report kind that reaches back further")
     if not any(keys.values()):
         raise UsageError(f"no hour of {day} ended long enough ago to fetch yet",
                          hint=f"an hour is asked for SAFETY_LAG_MINUTES ({settings.safety_lag_minutes}) after it ends")

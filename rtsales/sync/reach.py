@@ -32,12 +32,15 @@ class Reach:
         """The newest hour of `kind` that may be asked for at `now`."""
         return newest_wanted_hour(now, self.lag(kind))
 
-    def max_age(self, kind: str) -> timedelta:
-        configured, schema = timedelta(hours=self.settings.max_data_age_hours), KINDS[kind].limits.max_data_age
+    def max_age(self, kind: str | None) -> timedelta:
+        """MAX_DATA_AGE_HOURS, or the kind's schema limit when that is shorter (None: any kind)."""
+        configured = timedelta(hours=self.settings.max_data_age_hours)
+        schema = KINDS[kind].limits.max_data_age if kind else None
         return configured if schema is None else min(configured, schema)
 
-    def fetchable(self, now: datetime, kind: str) -> datetime:
-        """The oldest hour of `kind` whose window no request of this run may be refused for its age."""
+    def fetchable(self, now: datetime, kind: str | None = None) -> datetime:
+        """The oldest hour of `kind` (None: MAX_DATA_AGE_HOURS alone) that no request of this run
+        may be refused for its age."""
         return oldest_fetchable_hour(max(now, self.deadline), self.max_age(kind))
 
     def oldest(self, now: datetime, kind: str) -> datetime:
