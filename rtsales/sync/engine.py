@@ -38,7 +38,8 @@ from rtsales.redaction import redact
 from rtsales.store import transaction
 from rtsales.sync import audits, caps, runs, scheduler, skew
 from rtsales.sync.ledger import (HourStatus, LedgerConflict, expire_aged, far_retries, give_back, in_flight,
-                                 is_claimable, ledger_counts, newest_held_hour, prune_unfetched, seed, window_of)
+                                 is_claimable, lane_key, ledger_counts, newest_held_hour, prune_unfetched, seed,
+                                 window_of)
 from rtsales.sync.reach import Reach
 from rtsales.sync.results import MarketplaceOutcome, SyncResult
 from rtsales.sync.windows import WindowWorker
@@ -157,8 +158,7 @@ class SyncRun:
         horizon = scheduler.Horizon(kind, now, self.oldest(now, kind), self.reach.newest(now, kind),
                                     timedelta(hours=self.settings.settle_hours), self.reach.max_hours(kind))
         return scheduler.plan(self.db.conn, mp, horizon, focus=self.focus,
-                              live_due=scheduler.live_due(self.db, f"{kind}:{mp}", now, live_interval),
-                              live_early=scheduler.live_due(self.db, f"{kind}:{mp}", now, live_interval, share=0.5))
+                              live=scheduler.live_due(self.db, lane_key(kind, mp), now, live_interval))
 
     def live_interval(self) -> timedelta:
         """LIVE_REFRESH_MINUTES, or slower for every lane alike when the budget is short."""
@@ -207,7 +207,7 @@ class SyncRun:
         """Spend createReport in the scheduler's priority order, round-robin within each level. The
         pacer stops it (OutOfTokens) when the budget is spent: what is left waits for a later run."""
         interval = self.live_interval()
-        lanes = {f"{kind}:{mp}": (kind, mp) for kind, mp in self._lanes()}
+        lanes = {lane_key(kind, mp): (kind, mp) for kind, mp in self._lanes()}
         plans = {lane: self._plan(*lanes[lane], interval) for lane in scheduler.fair_order(self.db, lanes)}
         for purpose in scheduler.PRIORITY:
             self._round_robin(worker, {lane: [job for job in jobs if job.purpose == purpose]
@@ -217,7 +217,7 @@ class SyncRun:
         """Create these jobs' reports, one lane after another."""
         while any(queues.values()):  # round-robin so one lane cannot starve the others
             for lane in list(queues):
-                if not queues[lane] or lane.split(":", 1)[1] not in self.leased:  # done, or its lease lost
+                if not queues[lane] or queues[lane][0].window.marketplace_id not in self.leased:  # done, or lost
                     queues.pop(lane)
                     continue
                 job = queues[lane].pop(0)

@@ -58,6 +58,11 @@ REFETCHABLE_SQL = ("(status IN ('MISSING', 'APPLIED') OR (status = 'FAILED' AND 
 LEDGER = "vendor_rt_sales_hour_ledger"  # every kind's hours; the name predates traffic and inventory
 LANE = "report_kind = ? AND marketplace_id = ?"  # every query's first two parameters: kind, marketplace
 
+def lane_key(kind: str, marketplace_id: str) -> str:
+    """'kind:marketplace': what a learned window cap or a live refresh belongs to."""
+    return f"{kind}:{marketplace_id}"
+
+
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=6)
 
@@ -92,8 +97,7 @@ class Window:
 
     @property
     def lane(self) -> str:
-        """'kind:marketplace': what a learned window cap or a live refresh belongs to."""
-        return f"{self.kind}:{self.marketplace_id}"
+        return lane_key(self.kind, self.marketplace_id)
 
     def keys(self) -> list[str]:
         return [hour_key(self.start + i * HOUR) for i in range(self.hours)]

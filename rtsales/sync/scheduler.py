@@ -81,22 +81,29 @@ def live_interval(refresh_minutes: int, lanes: int, rate: float, budget_percent:
     return timedelta(minutes=min(refresh_minutes * max(1.0, needed / per_hour), MAX_LIVE_MINUTES))
 
 
-def plan(conn: sqlite3.Connection, marketplace_id: str, horizon: Horizon, *, live_due: bool,
-         focus: Collection[str] | None = None, live_early: bool = False) -> list[Job]:
-    """Every job this lane wants now, in priority order (the engine may stop anywhere).
+@dataclass(frozen=True)
+class LiveDue:
+    """Whether a lane's live refresh is due (its interval has passed), or may ride along early
+    (half of it has): a new hour's first fetch then takes the refresh with it, so a lane whose
+    refresh slipped off the hour (a budget ran out) comes back in phase and costs one report an
+    hour, not two."""
 
-    `live_early` (half the live interval has passed): a new hour's first fetch takes the live
-    refresh along now instead of leaving it for later, so a lane whose refresh slipped off the
-    hour (a budget ran out) comes back in phase and costs one report an hour, not two."""
+    due: bool
+    early: bool
+
+
+def plan(conn: sqlite3.Connection, marketplace_id: str, horizon: Horizon, *, live: LiveDue,
+         focus: Collection[str] | None = None) -> list[Job]:
+    """Every job this lane wants now, in priority order (the engine may stop anywhere)."""
     if focus is not None:  # fill-day: only its hours, every one of them, fetched or not
         return _focus(conn, marketplace_id, horizon, focus)
     gaps = claimable(conn, marketplace_id, horizon.now, horizon.oldest, kind=horizon.kind)
     fresh = any(parse_hour(key) >= horizon.live_start() for key, _ in gaps)
-    live = _live_keys(conn, marketplace_id, horizon) if live_due or (live_early and fresh) else []
+    wanted = _live_keys(conn, marketplace_id, horizon) if live.due or (live.early and fresh) else []
     settle = _settle_rows(conn, marketplace_id, horizon)
-    live += _adjacent(live, [key for key, _ in settle])  # settle fetches ride along in the live refresh
-    settle = [row for row in settle if row[0] not in live]
-    jobs = _gaps_and_live(marketplace_id, gaps, set(live), horizon)
+    wanted += _adjacent(wanted, [key for key, _ in settle])  # settle fetches ride along in the live refresh
+    settle = [row for row in settle if row[0] not in wanted]
+    jobs = _gaps_and_live(marketplace_id, gaps, set(wanted), horizon)
     jobs += [Job("settle", w) for w in horizon.windows(marketplace_id, settle)]
     jobs += [Job("audit", w) for w in horizon.windows(marketplace_id, _audit_rows(conn, marketplace_id, horizon))]
     return jobs
@@ -184,10 +191,13 @@ def _live_key(lane: str) -> str:
     return f"live_refresh:{lane}"
 
 
-def live_due(db: Database, lane: str, now: datetime, interval: timedelta, share: float = 1.0) -> bool:
-    """The lane's live window was last asked for at least `share` of `interval` ago (or never)."""
+def live_due(db: Database, lane: str, now: datetime, interval: timedelta) -> LiveDue:
+    """How long ago the lane's live window was last asked for, against `interval` (never: due)."""
     row = db.conn.execute("SELECT value FROM rtsales_state WHERE key = ?", [_live_key(lane)]).fetchone()
-    return row is None or parse_instant(row[0]) + interval * share - LIVE_JITTER <= now
+    if row is None:
+        return LiveDue(True, True)
+    last = parse_instant(row[0]) - LIVE_JITTER
+    return LiveDue(last + interval <= now, last + interval / 2 <= now)
 
 
 def fair_order(db: Database, lanes: Collection[str]) -> list[str]:

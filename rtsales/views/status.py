@@ -27,7 +27,7 @@ from rtsales.kinds import KINDS
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
 from rtsales.sync import audits, runs, scheduler, skew
-from rtsales.sync.ledger import (LANE, LEDGER, claimable_params, ledger_counts, newest_held_hour,
+from rtsales.sync.ledger import (LANE, LEDGER, claimable_params, lane_key, ledger_counts, newest_held_hour,
                                  newest_wanted_hour)
 from rtsales.sync.reach import Reach
 from rtsales.views.diagnosis import Clockwork, History, age_minutes, diagnose
@@ -113,7 +113,7 @@ def _kind(db: Database, settings: Settings, kind: str, mp: str, now: datetime, d
         "failed": _failed(db, kind, mp), "audits": _audits(db, kind, mp, settings),
         "inconclusive": _one(db, f"SELECT COUNT(*) FROM {LEDGER} INDEXED BY ix_ledger_inconclusive WHERE {LANE} "
                                  f"AND inconclusive = 1", lane),
-        "window_cap": _window_cap(db, f"{kind}:{mp}"), "grid": _grid(db, kind, mp, now, days),
+        "window_cap": _window_cap(db, lane_key(kind, mp)), "grid": _grid(db, kind, mp, now, days),
         "provisional_hours": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} "
                                       f"AND data_state = 'provisional'", lane),
         "unavailable_recent": _one(db, f"SELECT COUNT(*) FROM {LEDGER} WHERE {LANE} AND status = "
