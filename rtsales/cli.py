@@ -142,7 +142,8 @@ def _database_problem(ctx: typer.Context, exc: Exception) -> RtsalesError | None
 app = typer.Typer(
     cls=_ErrorBoundary,
     name="rtsales",
-    help="Keep an hour-by-hour local copy of Amazon Vendor real-time sales, traffic and inventory, within SP-API quotas.",
+    help="Keep an hour-by-hour local copy of Amazon Vendor real-time sales, traffic and inventory, "
+         "within SP-API quotas.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,

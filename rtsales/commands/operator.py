@@ -9,7 +9,8 @@ import typer
 from rtsales.commands.options import JsonOption, KindOption, MarketplaceOption, check_kind, check_marketplace, examples
 
 audit_app = typer.Typer(help="Re-fetch recent hours now to catch Amazon's late revisions.", no_args_is_help=True,
-                        epilog=examples("rtsales audit daily", "rtsales audit daily --kind traffic", "rtsales audit weekly -m DE --json"))
+                        epilog=examples("rtsales audit daily", "rtsales audit daily --kind traffic",
+                                        "rtsales audit weekly -m DE --json"))
 
 
 def _marketplaces(ctx: typer.Context, marketplace: str | None, command: str) -> tuple[str, ...]:

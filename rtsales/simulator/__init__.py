@@ -2,7 +2,8 @@
 
 It serves the three real-time vendor reports (sales, traffic, inventory) from one
 deterministic ground truth (`SalesTruth`, and `TrafficTruth` and `InventoryTruth` built
-on it: glance views cover the units sold, an ASIN out of stock sells nothing), with usage plans, the report lifecycle, pre-signed document URLs
+on it: glance views cover the units sold, an ASIN out of stock sells nothing), with usage
+plans, the report lifecycle, pre-signed document URLs
 and seeded faults, all in simulated time. Use it in-process,
 
     sim = Simulator(seed=0, clock=FrozenClock(...))

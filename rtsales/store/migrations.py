@@ -252,7 +252,8 @@ def _with_report_kind(ledger: str) -> str:
     """The v5 ledger with report_kind as its first column and the first part of its key."""
     keyed = ledger.replace("marketplace_id TEXT NOT NULL,", "report_kind    TEXT NOT NULL DEFAULT 'sales',\n"
                            "        marketplace_id TEXT NOT NULL,", 1)
-    keyed = keyed.replace("PRIMARY KEY (marketplace_id, hour_utc)", "PRIMARY KEY (report_kind, marketplace_id, hour_utc)")
+    keyed = keyed.replace("PRIMARY KEY (marketplace_id, hour_utc)",
+                          "PRIMARY KEY (report_kind, marketplace_id, hour_utc)")
     assert keyed.count("report_kind") == 2, "migration 8 expects migration 5's ledger"
     return keyed
 

@@ -134,18 +134,14 @@ class SyncRun:
         now = self.clock.now()
         for kind, mp in self._lanes():
             with transaction(self.db) as conn:
-                seed(conn, mp, now, self.oldest(now, kind), self.reach.lag(kind), kind=kind)
+                seed(conn, mp, now, self.reach.oldest(now, kind), self.reach.lag(kind), kind=kind)
                 expire_aged(conn, mp, self.reach.fetchable(now, kind), now, self.reach.age_reason(kind), kind=kind)
-                prune_unfetched(conn, mp, self.oldest(now, kind), kind=kind)
+                prune_unfetched(conn, mp, self.reach.oldest(now, kind), kind=kind)
                 if far := far_retries(conn, mp, now, kind=kind):
                     log.warning("%s %s: %d FAILED hour(s) retry more than the backoff cap from now (%s): claimable "
                                 "now; clock set back?", kind, mp, far, iso(now))
         if self.cron_audits:
             self._start_due_audits()
-
-    def oldest(self, now: datetime, kind: str) -> datetime:
-        """The oldest hour of `kind` this run may claim (see `Reach`)."""
-        return self.reach.oldest(now, kind)
 
     def _has_work(self) -> bool:
         """Any lane with an hour in flight, or anything the scheduler wants now."""
@@ -155,7 +151,7 @@ class SyncRun:
 
     def _plan(self, kind: str, mp: str, live_interval: timedelta) -> list[scheduler.Job]:
         now = self.clock.now()
-        horizon = scheduler.Horizon(kind, now, self.oldest(now, kind), self.reach.newest(now, kind),
+        horizon = scheduler.Horizon(kind, now, self.reach.oldest(now, kind), self.reach.newest(now, kind),
                                     timedelta(hours=self.settings.settle_hours), self.reach.max_hours(kind))
         return scheduler.plan(self.db.conn, mp, horizon, focus=self.focus,
                               live=scheduler.live_due(self.db, lane_key(kind, mp), now, live_interval))
@@ -248,7 +244,7 @@ class SyncRun:
     def start_audit(self, mp: str, kind: str, report_kind: str, now: datetime) -> audits.AuditStart:
         """Mark a `kind` (daily, weekly) audit's hours of one lane for re-fetching."""
         keys = audits.audit_hours(kind, self.reach.newest(now, report_kind), self.settings.audit_daily_hours,
-                                  self.oldest(now, report_kind))
+                                  self.reach.oldest(now, report_kind))
         return audits.start_audit(self.db, mp, kind, keys, now, report_kind=report_kind)
 
     def _poll_until_deadline(self, worker: WindowWorker) -> None:

@@ -182,7 +182,7 @@ def _grade(conn: sqlite3.Connection, window: Window, settle: timedelta, *, cance
 
     A real answer is final when its report was requested after the hour settled. An empty
     CANCELLED answer is final only when it confirms an earlier empty answer and was itself
-    requested after the hour settled: a throttling cancel never leaves a sales hour empty for
+    requested after the hour settled: a throttling cancel never leaves an hour empty for
     good. Hours whose rows a CANCELLED kept keep their data_state."""
     marks = ",".join("?" * window.hours)
     rows = conn.execute(f"SELECT hour_utc, data_state, requested_at FROM {LEDGER} "

@@ -265,8 +265,8 @@ def attach_report(conn: sqlite3.Connection, window: Window, report_id: str, now:
         f"({_placeholders(len(keys))})", [report_id, iso(now), iso(now), window.kind, window.marketplace_id, *keys]
     ).rowcount
     if changed != len(keys):
-        raise LedgerConflict(f"ledger conflict for {window.kind} {window.marketplace_id}: report {report_id} could not be "
-                             f"attached to {len(keys) - changed} of {len(keys)} hours")
+        raise LedgerConflict(f"ledger conflict for {window.kind} {window.marketplace_id}: report {report_id} "
+                             f"could not be attached to {len(keys) - changed} of {len(keys)} hours")
 
 
 def in_flight(conn: sqlite3.Connection, marketplace_id: str, *, kind: str) -> list[tuple[str | None, str, list[str]]]:

@@ -86,7 +86,8 @@ def _hour_totals(db: Database, kind: str, mp: str, keys: list[str]) -> dict[str,
     table, columns = KINDS[kind].table, KINDS[kind].columns
     second = f"ROUND(SUM({columns[1]}), 2)" if len(columns) > 1 else "0.0"
     rows = db.execute(f"SELECT hour_utc, SUM({columns[0]}), {second}, COUNT(*) FROM {table} WHERE "
-                      f"marketplace_id = ? AND hour_utc IN ({','.join('?' * len(keys))}) GROUP BY hour_utc", [mp, *keys])
+                      f"marketplace_id = ? AND hour_utc IN ({','.join('?' * len(keys))}) GROUP BY hour_utc",
+                      [mp, *keys])
     return {hour: (units, revenue, n) for hour, units, revenue, n in rows}
 
 

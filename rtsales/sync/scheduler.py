@@ -117,7 +117,8 @@ def _gaps_and_live(mp: str, gaps: list[tuple[str, int | None]], live: set[str], 
         return [Job("gap", w, refetch=bool(live & set(w.keys())), live=bool(live & set(w.keys())))
                 for w in horizon.windows(mp, rows)]
     jobs = [Job("gap", w, refetch=False) for w in horizon.windows(mp, gaps)]
-    return jobs + [Job("live", w, live=True) for w in horizon.windows(mp, [(k, None) for k in sorted(live, reverse=True)])]
+    newest_first = [(k, None) for k in sorted(live, reverse=True)]
+    return jobs + [Job("live", w, live=True) for w in horizon.windows(mp, newest_first)]
 
 
 def _adjacent(keys: list[str], older: list[str]) -> list[str]:

@@ -181,7 +181,7 @@ def _unavailable(info: Info, _h: History, _c: Clockwork) -> Diagnosis | None:
     if not lost:
         return None
     return Diagnosis(True, "unavailable_hours", f"syncing; {lost} hour(s) within LOOKBACK_DAYS are UNAVAILABLE "
-                                                "(older than Amazon serves: their sales are not in the database)")
+                                                "(older than Amazon serves: their numbers are not in the database)")
 
 
 CHECKLIST: tuple[Check, ...] = (_not_configured, _working, _cron_dead, _run_died, _runs_failing, _access_refused,

@@ -26,7 +26,7 @@ from rtsales.config import Settings
 from rtsales.kinds import KINDS
 from rtsales.lock import is_live
 from rtsales.quota import SPAPI_PLANS, access_error, active_cooldown, learned_rates
-from rtsales.sync import audits, runs, scheduler, skew
+from rtsales.sync import audits, caps, runs, scheduler, skew
 from rtsales.sync.ledger import (LANE, LEDGER, claimable_params, lane_key, ledger_counts, newest_held_hour,
                                  newest_wanted_hour)
 from rtsales.sync.reach import Reach
@@ -132,7 +132,8 @@ def _claimable_edge(db: Database, lane: list[str], now: datetime, edge: str) -> 
 
 
 def _window_cap(db: Database, lane: str) -> dict[str, Any] | None:
-    row = db.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?", [f"max_window_hours:{lane}"]).fetchone()
+    row = db.execute("SELECT value, updated_at FROM rtsales_state WHERE key = ?",
+                     [f"{caps.PREFIX}{lane}"]).fetchone()
     return {"hours": int(row[0]), "learned_at": row[1]} if row else None
 
 
